@@ -1,0 +1,9 @@
+"""`tailor bench`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `bench` command to the app (filled in by its owner)."""

@@ -1,0 +1,9 @@
+"""`tailor search`."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `search` command to the app (filled in by its owner)."""
