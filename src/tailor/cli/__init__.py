@@ -39,7 +39,7 @@ for _name in _COMMAND_MODULES:
 
 def fail(message: str) -> None:
     """Print one error line and exit 2 (for CLI-level checks that are not TailorErrors)."""
-    console.print(f"tailor: error: {message}", markup=False, highlight=False)
+    console.print(f"tailor: error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except TailorError as e:
         if _state["debug"]:
             raise
-        console.print(f"tailor: error: {e}", markup=False, highlight=False)
+        console.print(f"tailor: error: {e}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except typer.Exit as e:
         return e.exit_code
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         import click
 
         if isinstance(e, click.exceptions.ClickException):
-            console.print(f"tailor: error: {e.format_message()}", markup=False, highlight=False)
+            console.print(f"tailor: error: {e.format_message()}", markup=False, highlight=False, soft_wrap=True)
             return 2
         raise
     return 0

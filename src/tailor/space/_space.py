@@ -72,6 +72,9 @@ class SearchSpace:
         canonicalize: optional map to a canonical form (e.g. set the kernels of blocks that a
             shallower depth skips to ``None``), so that equivalent configurations share a key and
             unused entries encode as a sentinel.
+        features: optional map from a gene matrix to predictor features that know the space's
+            structure (e.g. which cell edges are dead); ``encode_genes(kind="features")`` uses it
+            and falls back to one-hot without it.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class SearchSpace:
         choices: Sequence[Choice],
         constraint: Callable[[Config], bool] | None = None,
         canonicalize: Callable[[Config], Config] | None = None,
+        features: Callable[[np.ndarray], np.ndarray] | None = None,
     ):
         names = [c.name for c in choices]
         if not choices:
@@ -88,6 +92,7 @@ class SearchSpace:
         self.choices: tuple[Choice, ...] = tuple(choices)
         self.constraint = constraint
         self.canonicalize = canonicalize
+        self.features = features
         self._slices: dict[str, slice] = {}
         start = 0
         for c in self.choices:
@@ -128,6 +133,21 @@ class SearchSpace:
         """Stable identity of a configuration (of its canonical form): the dedupe key."""
         canon = self.canonical(config)
         return hashlib.sha1(json.dumps(canon, sort_keys=True).encode()).hexdigest()[:20]
+
+    def identity(self, genes: np.ndarray) -> np.ndarray:
+        """Fast dedupe ids for a gene matrix: two rows get the same id iff their keys are equal.
+
+        Integer ids (mixed radix over canonical genes) when they fit in 62 bits, else row bytes.
+        """
+        genes = np.atleast_2d(genes)
+        radix = self.cardinalities
+        if self.canonicalize is not None:
+            genes = np.stack([self._canonical_genes(g) for g in genes]) + 1
+            radix = radix + 1
+        if math.prod(int(r) for r in radix) < 2**62:
+            mult = np.concatenate([np.cumprod(radix[::-1])[::-1][1:], [1]]).astype(np.int64)
+            return genes.astype(np.int64) @ mult
+        return np.array([row.tobytes() for row in genes.astype(np.int64)], dtype=object)
 
     def canonical(self, config: Config) -> Config:
         return self.canonicalize(dict(config)) if self.canonicalize else dict(config)
@@ -260,6 +280,10 @@ class SearchSpace:
         sentinel (all-zero one-hot, -1 ordinal).
         """
         genes = np.atleast_2d(genes)
+        if kind == "features":
+            if self.features is not None:
+                return np.asarray(self.features(genes), dtype=np.float32)
+            kind = "onehot"
         if self.canonicalize is not None:
             genes = np.stack([self._canonical_genes(g) for g in genes])
         if kind == "onehot":
@@ -271,7 +295,7 @@ class SearchSpace:
         if kind == "ordinal":
             denom = np.maximum(self.cardinalities - 1, 1)
             return np.where(genes >= 0, genes / denom, -1.0).astype(np.float32)
-        raise ConfigError("encoding", f"unknown encoding {kind!r}", ["onehot", "ordinal"])
+        raise ConfigError("encoding", f"unknown encoding {kind!r}", ["features", "onehot", "ordinal"])
 
     def encode(self, configs: Sequence[Config], kind: str = "onehot") -> np.ndarray:
         return self.encode_genes(np.stack([self.to_genes(c) for c in configs]), kind)

@@ -1,0 +1,154 @@
+"""Benchmarks on ground-truth tables: how fast does each tactic approach the true Pareto front?
+
+Score of a run after n evaluations: hypervolume of its first n measurements divided by that of
+the true front (computed from the whole table), both after scaling each objective to [0, 1]
+between the ideal point (table minimum) and the reference point (error 15 %, the table's
+maximum latency), as the search-core issue defines it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tailor.errors import ConfigError
+from tailor.problems import nb201_problem
+from tailor.search import hypervolume, hypervolume_curve, make_tactic
+from tailor.store import open_store
+from tailor.study import Study
+
+CHECKPOINTS = (50, 100, 200, 300, 500)
+ERROR_REF = 15.0
+CURVE_STEP = 5
+
+
+def nb201_reference(all_F: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Ideal point, reference point and true-front hypervolume of a (error, latency) table."""
+    ideal = all_F.min(axis=0)
+    ref = np.array([ERROR_REF, all_F[:, 1].max()])
+    return ideal, ref, hypervolume(all_F, ref, ideal)
+
+
+def run_one(
+    table: str, accuracy_column: str, latency_column: str, tactic: str, budget: int, seed: int
+) -> dict[str, Any]:
+    """One seeded run of one tactic on one latency column, scored against the true front."""
+    problem = nb201_problem(table, accuracy_column, latency_column)
+    ideal, ref, true_hv = nb201_reference(problem.evaluators[0].all_objectives())
+    study = Study(problem, make_tactic(tactic), open_store("sqlite://"), name="bench", seed=seed)
+    stats = study.optimize(budget)
+    trials = study.trials()
+    F = np.array([[100.0 - t.metrics["accuracy"], t.metrics["latency_ms"]] for t in trials])
+    ratios = hypervolume_curve(F, ref, ideal) / true_hv
+    reach = {q: next((i + 1 for i, r in enumerate(ratios) if r >= q), None) for q in (0.98, 0.99)}
+    return {
+        "tactic": tactic,
+        "accuracy_column": accuracy_column,
+        "latency_column": latency_column,
+        "seed": seed,
+        "budget": budget,
+        "evaluations": len(trials),
+        "hv_ratio": {str(n): float(ratios[min(n, len(ratios)) - 1]) for n in CHECKPOINTS if n <= budget},
+        "evals_to_98": reach[0.98],
+        "evals_to_99": reach[0.99],
+        "overhead_s_per_eval": stats.overhead_s / max(stats.evaluated, 1),
+        "curve_step": CURVE_STEP,
+        "hv_curve": [float(r) for r in ratios[CURVE_STEP - 1 :: CURVE_STEP]],
+    }
+
+
+def run_nb201(table: str, accuracy_column: str, latency_columns: Sequence[str], tactics: Sequence[str],
+              budget: int, seeds: int, jobs: int = 1,
+              on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Every (latency column, tactic, seed) run; ``jobs`` > 1 runs them in worker processes
+    (overhead timings then share the CPU, so compare those only from ``jobs=1`` runs)."""
+    if budget < 1:
+        raise ConfigError("budget", f"must be >= 1, got {budget}")
+    if seeds < 1:
+        raise ConfigError("seeds", f"must be >= 1, got {seeds}")
+    for t in tactics:
+        make_tactic(t)
+    for col in latency_columns:  # validate every column before the long part starts
+        nb201_problem(table, accuracy_column, col)
+    work = [(table, accuracy_column, c, t, budget, s) for c in latency_columns for t in tactics for s in range(seeds)]
+    results = []
+    if jobs <= 1:
+        for w in work:
+            results.append(run_one(*w))
+            if on_result:
+                on_result(results[-1])
+    else:
+        with ProcessPoolExecutor(jobs) as pool:
+            for r in pool.map(_run_star, work):
+                results.append(r)
+                if on_result:
+                    on_result(r)
+    return results
+
+
+def _run_star(args: tuple) -> dict[str, Any]:
+    return run_one(*args)
+
+
+def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Median over seeds per (latency column, tactic)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in results:
+        groups.setdefault((r["latency_column"], r["tactic"]), []).append(r)
+    rows = []
+    for (col, tactic), rs in groups.items():
+        row: dict[str, Any] = {"latency_column": col, "tactic": tactic, "seeds": len(rs)}
+        for n in rs[0]["hv_ratio"]:
+            row[f"hv@{n}"] = float(np.median([r["hv_ratio"][n] for r in rs]))
+        for q in ("98", "99"):
+            reached = [r[f"evals_to_{q}"] if r[f"evals_to_{q}"] is not None else np.inf for r in rs]
+            med = float(np.median(reached))
+            row[f"evals_to_{q}"] = None if not np.isfinite(med) else med
+        row["overhead_ms_per_eval"] = float(np.median([r["overhead_s_per_eval"] for r in rs]) * 1000)
+        rows.append(row)
+    return rows
+
+
+def plot_curves(results: Sequence[dict[str, Any]], path: Path) -> None:
+    """Median HV ratio against evaluations, one panel per latency column, one line per tactic."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = sorted({r["latency_column"] for r in results})
+    tactics = list(dict.fromkeys(r["tactic"] for r in results))
+    ncol = min(4, len(cols))
+    nrow = int(np.ceil(len(cols) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.2 * nrow), dpi=110, squeeze=False)
+    for ax, col in zip(axes.ravel(), cols, strict=False):
+        for i, t in enumerate(tactics):
+            curves = [r["hv_curve"] for r in results if r["latency_column"] == col and r["tactic"] == t]
+            if not curves:
+                continue
+            n = min(len(c) for c in curves)
+            C = np.array([c[:n] for c in curves])
+            x = np.arange(1, n + 1) * results[0]["curve_step"]
+            ax.plot(x, np.median(C, 0), label=t, color=f"C{i}")
+            ax.fill_between(x, np.percentile(C, 25, 0), np.percentile(C, 75, 0), color=f"C{i}", alpha=0.15)
+        ax.axhline(0.99, color="k", lw=0.6, ls=":")
+        ax.set_ylim(0.8, 1.0)
+        ax.set_title(col.replace("latency_ms_", ""), fontsize=9)
+        ax.set_xlabel("evaluations")
+        ax.set_ylabel("HV / true HV")
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(cols):]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def timestamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")

@@ -1,0 +1,152 @@
+"""Evaluators over a super-network: measured latency (expensive) and MACs/params/memory (cheap).
+
+Each extracts the standalone ``subnet(config)``, so what is measured is what ``tailor export``
+ships, not the elastic super-network with its slicing overhead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from tailor.errors import ConfigError
+from tailor.measure.base import Evaluator
+from tailor.measure.cache import (
+    LatencyCache,
+    architecture_fingerprint,
+    input_shapes,
+    latency_key,
+)
+from tailor.measure.count import count_macs, count_params, peak_memory
+from tailor.measure.latency import (
+    LatencyResult,
+    _check_counts,
+    as_tuple,
+    check_backend,
+    measure_latency,
+)
+from tailor.measure.machine import machine_fingerprint
+from tailor.space import Config
+
+log = logging.getLogger(__name__)
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError("batch_size", f"must be a positive integer, got {batch_size!r}")
+
+
+class LatencyEvaluator(Evaluator):
+    """Median latency (ms) of each config's standalone sub-network on this machine.
+
+    Results are cached by (config key, architecture, backend, input shapes, threads, machine);
+    pass ``cache=False`` to always measure, or a directory / ``LatencyCache`` to choose where.
+    ``results`` keeps the full ``LatencyResult`` (spread, n) of every config seen.
+    """
+
+    metrics = {"latency_ms": "min"}
+    expensive = True
+
+    def __init__(
+        self,
+        supernet: nn.Module,
+        backend: str = "onnxruntime",
+        batch_size: int = 1,
+        threads: int = 1,
+        warmup: int = 10,
+        repeats: int = 50,
+        cache: LatencyCache | str | Path | bool = True,
+    ):
+        check_backend(backend)
+        _check_counts(threads, warmup, repeats)
+        _check_batch_size(batch_size)
+        self.supernet, self.backend, self.batch_size = supernet, backend, batch_size
+        self.threads, self.warmup, self.repeats = threads, warmup, repeats
+        if cache is True:
+            self.cache: LatencyCache | None = LatencyCache()
+        elif cache is False or cache is None:
+            self.cache = None
+        elif isinstance(cache, LatencyCache):
+            self.cache = cache
+        else:
+            self.cache = LatencyCache(cache)
+        self.architecture = architecture_fingerprint(supernet)
+        self.machine = machine_fingerprint()
+        self.results: dict[str, LatencyResult] = {}
+        self.hits = 0
+
+    def measure(self, config: Config) -> LatencyResult:
+        """The full latency summary of one config (from the cache when possible)."""
+        space = self.supernet.space()
+        inputs = as_tuple(self.supernet.example_input(self.batch_size, config))
+        key = latency_key(space.key(config), self.architecture, self.backend,
+                          input_shapes(inputs), self.threads, self.machine)
+        cached = self.cache.get(key) if self.cache is not None else None
+        if cached is not None:
+            self.hits += 1
+            result = cached
+        else:
+            model = self.supernet.subnet(config)
+            result = measure_latency(model, inputs, self.backend, self.threads, self.warmup,
+                                     self.repeats)
+            if self.cache is not None:
+                self.cache.put(key, result)
+        self.results[space.key(config)] = result
+        return result
+
+    def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:
+        return [{"latency_ms": self.measure(c).median_ms} for c in configs]
+
+    def fingerprint(self) -> str:
+        return (f"latency/{self.backend}/bs{self.batch_size}/t{self.threads}/"
+                f"{self.architecture}/{self.machine}")
+
+
+class ComplexityEvaluator(Evaluator):
+    """MACs (FlopCounterMode, FLOPs / 2) and parameters of each standalone sub-network."""
+
+    metrics = {"macs": "min", "params": "min"}
+    expensive = False
+
+    def __init__(self, supernet: nn.Module, batch_size: int = 1):
+        _check_batch_size(batch_size)
+        self.supernet, self.batch_size = supernet, batch_size
+
+    def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:
+        out = []
+        for config in configs:
+            model = self.supernet.subnet(config)
+            inputs = self.supernet.example_input(self.batch_size, config)
+            out.append({"macs": float(count_macs(model, inputs)),
+                        "params": float(count_params(model))})
+        return out
+
+    def fingerprint(self) -> str:
+        return f"complexity/bs{self.batch_size}/{architecture_fingerprint(self.supernet)}"
+
+
+class MemoryEvaluator(Evaluator):
+    """Peak forward-pass memory in MiB (see ``tailor.measure.count.MemoryResult``)."""
+
+    metrics = {"peak_memory_mb": "min"}
+    expensive = False
+
+    def __init__(self, supernet: nn.Module, batch_size: int = 1):
+        _check_batch_size(batch_size)
+        self.supernet, self.batch_size = supernet, batch_size
+
+    def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:
+        out = []
+        for config in configs:
+            model = self.supernet.subnet(config)
+            with torch.no_grad():
+                mem = peak_memory(model, self.supernet.example_input(self.batch_size, config))
+            out.append({"peak_memory_mb": mem.peak_bytes / 2**20})
+        return out
+
+    def fingerprint(self) -> str:
+        return f"memory/bs{self.batch_size}/{architecture_fingerprint(self.supernet)}"

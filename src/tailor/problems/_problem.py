@@ -1,0 +1,40 @@
+"""A problem: a search space, the evaluators that measure it, and the objectives to optimise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tailor.errors import ConfigError
+from tailor.measure import Evaluator
+from tailor.objectives import Objective
+from tailor.space import SearchSpace
+
+
+@dataclass
+class Problem:
+    """Everything a study needs to know about *what* it searches.
+
+    ``settings`` is a JSON-able description (problem name and arguments) stored with the study,
+    so a resumed run can check it continues the same problem.
+    """
+
+    name: str
+    space: SearchSpace
+    evaluators: Sequence[Evaluator]
+    objectives: Sequence[Objective]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        available = self.metrics()
+        for o in self.objectives:
+            if o.name not in available:
+                raise ConfigError("objectives", f"no evaluator reports {o.name!r}", sorted(available))
+
+    def metrics(self) -> dict[str, str]:
+        """Every metric the evaluators report, with its natural direction."""
+        out: dict[str, str] = {}
+        for e in self.evaluators:
+            out.update(e.metrics)
+        return out

@@ -1,0 +1,179 @@
+"""NAS-Bench-201 as a ground-truth problem: an evaluation is a look-up in a measured table.
+
+The table is any CSV with an architecture column in NAS-Bench-201 notation
+(``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``) and numeric accuracy / latency columns.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tailor.errors import ConfigError
+from tailor.measure import Evaluator
+from tailor.objectives import Objective
+from tailor.problems._problem import Problem
+from tailor.space import Choice, Config, SearchSpace
+
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+NB201_EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # (to-node, from-node), table order
+DEFAULT_TABLE_ENV = "TAILOR_NB201_TABLE"
+
+
+def nb201_space() -> SearchSpace:
+    """Six edges, each one of five ops: 5**6 = 15,625 cells; features know about dead edges."""
+    return SearchSpace([Choice("op", NB201_OPS, repeat=len(NB201_EDGES))], features=live_edge_onehot)
+
+
+def live_edges(genes: np.ndarray) -> np.ndarray:
+    """(n, 6) mask of edges on some input-to-output path of non-``none`` edges.
+
+    An op on any other edge never influences the output (and is pruned when the cell is
+    compiled), so predictors should see it as ``none``.
+    """
+    genes = np.atleast_2d(genes)
+    on = genes != NB201_OPS.index("none")
+    n = len(genes)
+    reach_in = np.zeros((n, 4), dtype=bool)  # node reachable from the input node 0
+    reach_in[:, 0] = True
+    for e, (dst, src) in enumerate(NB201_EDGES):  # edges are in topological order
+        reach_in[:, dst] |= reach_in[:, src] & on[:, e]
+    reach_out = np.zeros((n, 4), dtype=bool)  # node reaches the output node 3
+    reach_out[:, 3] = True
+    for e, (dst, src) in reversed(list(enumerate(NB201_EDGES))):
+        reach_out[:, src] |= reach_out[:, dst] & on[:, e]
+    src = np.array([s for _, s in NB201_EDGES])
+    dst = np.array([d for d, _ in NB201_EDGES])
+    return on & reach_in[:, src] & reach_out[:, dst]
+
+
+def live_edge_onehot(genes: np.ndarray) -> np.ndarray:
+    """Raw one-hot, one-hot with dead edges set to ``none``, and a 'cell is connected' bit.
+
+    Accuracy follows the live graph; measured latency can still depend on the raw ops.
+    """
+    genes = np.atleast_2d(genes)
+    live = live_edges(genes)
+    eff = np.where(live, genes, NB201_OPS.index("none"))
+    k = len(NB201_OPS)
+    onehot = np.zeros((len(genes), genes.shape[1] * k), dtype=np.float32)
+    rows = np.repeat(np.arange(len(genes)), genes.shape[1])
+    cols = (np.arange(genes.shape[1]) * k)[None, :].repeat(len(genes), 0).ravel() + eff.ravel()
+    onehot[rows, cols] = 1.0
+    raw = np.zeros_like(onehot)
+    raw[rows, cols - eff.ravel() + genes.ravel()] = 1.0
+    return np.hstack([raw, onehot, live.any(axis=1, keepdims=True).astype(np.float32)])
+
+
+def arch_string(config: Config) -> str:
+    ops = config["op"]
+    nodes = []
+    for node in (1, 2, 3):
+        nodes.append("|" + "|".join(f"{ops[i]}~{src}" for i, (dst, src) in enumerate(NB201_EDGES) if dst == node) + "|")
+    return "+".join(nodes)
+
+
+def parse_arch(text: str) -> list[str]:
+    """``|a~0|+|b~0|c~1|+...`` -> [a, b, c, ...] in edge order; ValueError if malformed."""
+    ops = []
+    for node, part in enumerate(str(text).split("+"), start=1):
+        tokens = [t for t in part.strip().split("|") if t]
+        if len(tokens) != node:
+            raise ValueError(f"node {node} has {len(tokens)} inputs, expected {node}")
+        for src, token in enumerate(tokens):
+            op, _, s = token.partition("~")
+            if op not in NB201_OPS or s != str(src):
+                raise ValueError(f"bad edge {token!r}")
+            ops.append(op)
+    if len(ops) != len(NB201_EDGES):
+        raise ValueError(f"{len(ops)} edges, expected {len(NB201_EDGES)}")
+    return ops
+
+
+def default_table() -> Path | None:
+    """$TAILOR_NB201_TABLE, else the shared benchmark table beside the checkout, if present."""
+    env = os.environ.get(DEFAULT_TABLE_ENV)
+    candidates = [Path(env)] if env else []
+    here = Path(__file__).resolve()
+    candidates += [p / "shared/benchmarks/nb201/nb201_cifar10_latency.csv" for p in here.parents]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def resolve_table(table: str | Path | None) -> Path:
+    """The given table, or the default one; a clear error when there is none."""
+    if table is not None:
+        return Path(table)
+    found = default_table()
+    if found is None:
+        raise ConfigError("table", f"no NAS-Bench-201 table found; pass --table PATH or set ${DEFAULT_TABLE_ENV}")
+    return found
+
+
+class TableEvaluator(Evaluator):
+    """Looks configurations up in a table. Metrics: ``accuracy`` (max), ``latency_ms`` (min)."""
+
+    metrics = {"accuracy": "max", "latency_ms": "min"}
+    expensive = True
+
+    def __init__(self, table: str | Path, accuracy_column: str, latency_column: str, arch_column: str = "arch"):
+        path = Path(table)
+        if not path.is_file():
+            raise ConfigError("table", f"file not found: {path}")
+        try:
+            df = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+            raise ConfigError("table", f"not a readable CSV ({str(e).splitlines()[0]}): {path}") from e
+        columns = list(df.columns)
+        if arch_column not in df.columns:
+            raise ConfigError("arch_column", f"{arch_column!r} is not a column of {path.name}", columns)
+        numeric = [c for c in columns if c != arch_column and pd.api.types.is_numeric_dtype(df[c])]
+        for field, col in (("accuracy_column", accuracy_column), ("latency_column", latency_column)):
+            if col not in numeric:
+                raise ConfigError(field, f"{col!r} is not a numeric column of {path.name}", numeric)
+        self._rows: dict[tuple[str, ...], tuple[float, float]] = {}
+        columns_used = zip(df[arch_column], df[accuracy_column], df[latency_column], strict=True)
+        for i, (arch, acc, lat) in enumerate(columns_used):
+            try:
+                ops = tuple(parse_arch(arch))
+            except ValueError as e:
+                raise ConfigError("table", f"row {i + 2}: arch {arch!r}: {e}") from e
+            self._rows[ops] = (float(acc), float(lat))
+        self.path, self.accuracy_column, self.latency_column = path, accuracy_column, latency_column
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:
+        out = []
+        for c in configs:
+            row = self._rows.get(tuple(c["op"]))
+            if row is None:
+                raise KeyError(f"architecture {arch_string(c)} is not in the table")
+            out.append({"accuracy": row[0], "latency_ms": row[1]})
+        return out
+
+    def all_objectives(self) -> np.ndarray:
+        """(n, 2) array of (100 - accuracy, latency) for every row: the ground truth for scoring."""
+        return np.array([(100.0 - a, lat) for a, lat in self._rows.values()])
+
+    def fingerprint(self) -> str:
+        return f"table:{self.path.name}:{self.accuracy_column}:{self.latency_column}"
+
+
+def nb201_problem(table: str | Path | None = None, accuracy_column: str = "cifar10_test_acc",
+                  latency_column: str = "latency_ms_pixel3") -> Problem:
+    """Maximise accuracy, minimise latency over the NB201 cells, looked up in ``table``."""
+    table = resolve_table(table)
+    evaluator = TableEvaluator(table, accuracy_column, latency_column)
+    return Problem(
+        name="nb201",
+        space=nb201_space(),
+        evaluators=[evaluator],
+        objectives=[Objective("accuracy", "max"), Objective("latency_ms", "min")],
+        settings={"problem": "nb201", "table": Path(table).name, "accuracy_column": accuracy_column,
+                  "latency_column": latency_column},
+    )

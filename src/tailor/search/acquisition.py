@@ -1,0 +1,69 @@
+"""Hypervolume improvement of candidate points over a front (all minimised, normalised space)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tailor.search.pareto import hypervolume, pareto_mask
+
+
+def hv_improvement(front: np.ndarray, cand: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """HV(front + c) - HV(front) for every row c of ``cand``.
+
+    Two objectives: exact and vectorised over the front's staircase. More: exact per candidate
+    with moocore.
+    """
+    cand = np.atleast_2d(cand)
+    front = np.atleast_2d(front)[pareto_mask(front)] if len(front) else np.empty((0, cand.shape[1]))
+    front = front[np.all(front < ref, axis=1)]
+    if cand.shape[1] == 2:
+        return _hvi_2d(front, cand, ref)
+    base = hypervolume(front, ref)
+    return np.array([hypervolume(np.vstack([front, c]), ref) - base if np.all(c < ref) else 0.0 for c in cand])
+
+
+def _hvi_2d(front: np.ndarray, cand: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    order = np.argsort(front[:, 0]) if len(front) else np.array([], dtype=int)
+    xs, ys = front[order, 0], front[order, 1]
+    # staircase: on [x_i, x_{i+1}) the front covers everything above y_i
+    lefts = np.r_[-np.inf, xs]
+    rights = np.r_[xs, ref[0]]
+    heights = np.r_[ref[1], ys]
+    cx, cy = cand[:, :1], cand[:, 1:]
+    width = np.clip(np.minimum(rights[None, :], ref[0]) - np.maximum(lefts[None, :], cx), 0, None)
+    height = np.clip(np.minimum(heights[None, :], ref[1]) - cy, 0, None)
+    return (width * height).sum(axis=1)
+
+
+def greedy_batch(front: np.ndarray, optimistic: np.ndarray, believed: np.ndarray, n: int,
+                 ref: np.ndarray) -> list[int]:
+    """Pick up to ``n`` candidates one by one by optimistic HV improvement.
+
+    After each pick its *believed* (mean) point joins the front, so the next pick goes where the
+    front still has room ("kriging believer"). Stops early when no candidate improves.
+    """
+    picks: list[int] = []
+    front = np.atleast_2d(front).copy()
+    alive = np.ones(len(optimistic), dtype=bool)
+    # only candidates not weakly dominated by the front can ever add hypervolume
+    alive &= ~_dominated_by(front, optimistic)
+    for _ in range(n):
+        idx = np.flatnonzero(alive)
+        if len(idx) == 0:
+            break
+        gain = hv_improvement(front, optimistic[idx], ref)
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        pick = int(idx[j])
+        picks.append(pick)
+        alive[pick] = False
+        front = np.vstack([front, believed[pick]])
+    return picks
+
+
+def _dominated_by(front: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """Rows of ``cand`` weakly dominated by some row of ``front``."""
+    if len(front) == 0:
+        return np.zeros(len(cand), dtype=bool)
+    return np.any(np.all(front[None, :, :] <= cand[:, None, :], axis=2), axis=1)

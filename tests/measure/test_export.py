@@ -1,0 +1,61 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tailor.cli import main
+from tailor.errors import ConfigError
+from tailor.export import export_subnet, load_subnet
+from tailor.measure.onnx_io import ort_feed, ort_session
+from tailor.supernets import create_supernet
+
+
+@pytest.mark.parametrize("name", ["mobilenetv3", "resnet"])
+def test_exported_onnx_matches_supernet_path(name, small_kwargs, tmp_path):
+    kwargs = small_kwargs[name]
+    torch.manual_seed(0)
+    net = create_supernet(name, **kwargs).eval()
+    cfg = net.space().sample(np.random.default_rng(3))
+    meta = {"supernet": name, "supernet_kwargs": kwargs}
+    paths = export_subnet(net, cfg, tmp_path / "out", metadata=meta)
+    assert json.loads(paths.config.read_text())["config_key"] == net.space().key(cfg)
+
+    x = net.example_input(2, cfg)
+    net.activate(cfg)
+    with torch.no_grad():
+        expected = net(x).numpy()
+    session = ort_session(paths.onnx)
+    # the ONNX graph was traced at batch 1: run sample by sample
+    got = np.concatenate([session.run(None, ort_feed(session, (x[i:i + 1],)))[0] for i in range(2)])
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+
+    reloaded = load_subnet(tmp_path / "out")
+    with torch.no_grad():
+        np.testing.assert_allclose(reloaded(x).numpy(), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_corrupt_state_dict_is_one_clear_error(tmp_path, small_kwargs):
+    kwargs = small_kwargs["mobilenetv3"]
+    net = create_supernet("mobilenetv3", **kwargs)
+    cfg = net.space().extreme("min")
+    paths = export_subnet(net, cfg, tmp_path, metadata={"supernet": "mobilenetv3",
+                                                        "supernet_kwargs": kwargs})
+    paths.state_dict.write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="state_dict"):
+        load_subnet(tmp_path)
+
+
+def test_export_config_outside_space(tmp_path, small_kwargs):
+    net = create_supernet("mobilenetv3", **small_kwargs["mobilenetv3"])
+    bad = dict(net.space().extreme("min"), resolution=999)
+    with pytest.raises(ConfigError, match="resolution"):
+        export_subnet(net, bad, tmp_path)
+
+
+def test_cli_needs_exactly_one_pick(tmp_path, capsys):
+    assert main(["export", "study", "--out", str(tmp_path)]) == 2
+    assert main(["export", "study", "--pick", "knee", "--max-latency", "3",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "tailor: error: pick" in err

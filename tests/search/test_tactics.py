@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+
+from tailor.errors import ConfigError, UnknownNameError
+from tailor.search import TACTICS, make_tactic
+from tailor.store import COMPLETE, FAIL, open_store
+from tailor.study import Study
+from tailor.testing import toy_problem
+
+FAST = {
+    "random": "random",
+    "evolutionary": "evolutionary",
+    "evolutionary:agemoea": "evolutionary:agemoea",
+    "linas": "linas",
+    "tailor": "tailor",
+}
+
+
+def _make(spec: str):
+    tactic = make_tactic(spec)
+    if tactic.name == "linas":  # keep the inner loop short in tests
+        tactic.population, tactic.inner_evals = 20, 400
+    if tactic.name == "evolutionary":
+        tactic.pop_size = 20
+    return tactic
+
+
+def _run(spec, budget=70, seed=0, **problem_kw):
+    problem = toy_problem(**problem_kw)
+    study = Study(problem, _make(spec), open_store("sqlite://"), seed=seed)
+    study.optimize(budget)
+    return study
+
+
+@pytest.mark.parametrize("spec", list(FAST))
+def test_budget_exact_no_repeats_only_measured(spec):
+    study = _run(spec)
+    trials = study.trials((COMPLETE, FAIL))
+    assert len(trials) == 70
+    assert len({t.key for t in trials}) == 70
+    assert all(set(t.metrics) == {"error", "size"} for t in trials)
+
+
+@pytest.mark.parametrize("spec", list(FAST))
+def test_same_seed_same_search_other_seed_other_search(spec):
+    a = [t.key for t in _run(spec, budget=50, seed=3).trials()]
+    b = [t.key for t in _run(spec, budget=50, seed=3).trials()]
+    c = [t.key for t in _run(spec, budget=50, seed=4).trials()]
+    assert a == b
+    assert a != c
+
+
+@pytest.mark.parametrize("spec", ["random", "evolutionary", "linas", "tailor"])
+def test_interrupted_study_resumes_to_the_uninterrupted_result(spec, tmp_path):
+    reference = [(t.key, t.metrics) for t in _run(spec, budget=60, seed=1).trials()]
+    path = str(tmp_path / "s.db")
+    problem = toy_problem()
+    calls = {"n": 0}
+    evaluate = problem.evaluators[0].evaluate
+
+    def dying(configs):
+        calls["n"] += 1
+        if calls["n"] == 27:  # mid-batch for every tactic
+            raise KeyboardInterrupt
+        return evaluate(configs)
+
+    problem.evaluators[0].evaluate = dying
+    with pytest.raises(KeyboardInterrupt):
+        Study(problem, _make(spec), open_store(path), seed=1).optimize(60)
+    assert len(open_store(path).trials(1, [COMPLETE])) == 26
+    resumed = Study(toy_problem(), _make(spec), open_store(path), seed=1)
+    resumed.optimize(60)
+    assert [(t.key, t.metrics) for t in resumed.trials()] == reference
+
+
+def test_a_space_smaller_than_the_budget_ends_without_repeats():
+    study = _run("tailor", budget=100, n_genes=3, k=4)  # 64 configurations
+    assert len(study.trials()) == 64
+
+
+def test_failed_evaluations_are_stored_and_never_retried():
+    study = _run("evolutionary", budget=60, fail=lambda c: c["x"][0] == 0)
+    failed = study.trials((FAIL,))
+    assert failed and all("refuses" in t.error for t in failed)
+    keys = [t.key for t in study.trials((COMPLETE, FAIL))]
+    assert len(keys) == len(set(keys)) == 60
+
+
+def test_predictor_guided_tactics_beat_random_on_the_toy_problem():
+    from tailor.objectives import to_minimisation
+    from tailor.search import hypervolume
+
+    def hv(spec, seed):
+        study = _run(spec, budget=80, seed=seed, n_genes=8, k=4)
+        F = to_minimisation([t.metrics for t in study.trials()], study.objectives)
+        return hypervolume(F, np.array([1.6, 1.0]), np.array([0.0, 0.0]))
+
+    tailor = np.median([hv("tailor", s) for s in range(3)])
+    rand = np.median([hv("random", s) for s in range(3)])
+    assert tailor > rand
+
+
+def test_bad_tactic_names():
+    with pytest.raises(UnknownNameError, match="allowed: default, evolutionary, linas, random, tailor"):
+        make_tactic("bayes")
+    with pytest.raises(UnknownNameError, match="algorithm"):
+        make_tactic("evolutionary:cmaes")
+    with pytest.raises(ConfigError, match="takes no algorithm"):
+        make_tactic("random:nsga2")
+    assert make_tactic("default").name == make_tactic(None).name == "tailor"
+    assert set(TACTICS) == {"random", "evolutionary", "linas", "tailor"}
+
+
+def test_budget_must_be_positive():
+    study = Study(toy_problem(), make_tactic("random"), open_store("sqlite://"))
+    with pytest.raises(ConfigError, match="budget"):
+        study.optimize(0)
