@@ -295,6 +295,7 @@ def print_table(summary: dict) -> None:
 
 def plot(summary: dict, runs: list[dict], path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -318,6 +319,7 @@ def plot(summary: dict, runs: list[dict], path: Path) -> None:
         rs = [r for r in runs if r["sampler"] == s]
         axes[1].scatter([r["grad_variance"] for r in rs], [r["kendall_tau"] for r in rs], label=s)
     axes[1].set_xscale("log")
+    axes[1].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes[1].set_xlabel("gradient variance (tr Cov, mean over epochs)")
     axes[1].set_ylabel("Kendall tau")
     axes[1].legend()
@@ -357,7 +359,8 @@ def main() -> None:
         overheads(summary)
         print_table(summary)
         out.write_text(json.dumps(result, indent=1))
-        print(f"updated the timing in {out}")
+        plot(summary, result["runs"], out.with_suffix(".png"))
+        print(f"updated the timing in {out} and redrew {out.with_suffix('.png')}")
         return
     configs = all_configs(3)
     gt = ground_truth(args, data, configs)

@@ -32,7 +32,7 @@ def test_search_writes_results_and_report_reads_them(synthetic_table, tmp_path, 
 
 
 def test_rerun_resumes_and_extends(synthetic_table, tmp_path):
-    args = ["search", "--table", synthetic_table, "--accuracy-column", "acc", "--latency-column", "lat_a",
+    args = ["search", "nb201", "--table", synthetic_table, "--accuracy-column", "acc", "--latency-column", "lat_a",
             "--tactic", "evolutionary", "--seed", "2", "--out", str(tmp_path / "r")]
     assert run(*args, "--budget", "30") == 0
     assert run(*args, "--budget", "30") == 0  # nothing new to do
@@ -54,7 +54,7 @@ def test_rerun_resumes_and_extends(synthetic_table, tmp_path):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(synthetic_table, tmp_path, capsys, args, message):
-    base = ["search", "--table", synthetic_table, "--accuracy-column", "acc", "--latency-column", "lat_a",
+    base = ["search", "nb201", "--table", synthetic_table, "--accuracy-column", "acc", "--latency-column", "lat_a",
             "--out", str(tmp_path / "x")]
     assert run(*base, *args) == 2
     err = capsys.readouterr().err.strip()
@@ -63,16 +63,28 @@ def test_bad_input_is_one_line_and_exit_2(synthetic_table, tmp_path, capsys, arg
 
 
 def test_missing_and_malformed_tables(tmp_path, capsys):
-    assert run("search", "--table", str(tmp_path / "none.csv")) == 2
+    assert run("search", "nb201", "--table", str(tmp_path / "none.csv")) == 2
     assert "table: file not found" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
     bad.write_text("arch,acc,lat\n|nor_conv_3x3~0|+|bogus~0|none~1|+|none~0|none~1|none~2|,90,1\n")
-    assert run("search", "--table", str(bad), "--accuracy-column", "acc", "--latency-column", "lat") == 2
+    assert run("search", "nb201", "--table", str(bad), "--accuracy-column", "acc", "--latency-column", "lat") == 2
     assert "table: row 2: arch" in capsys.readouterr().err
     binary = tmp_path / "bin.csv"
     binary.write_bytes(b"\x00\xff\xfe" * 100)
-    assert run("search", "--table", str(binary)) == 2
+    assert run("search", "nb201", "--table", str(binary)) == 2
     assert "tailor: error: " in capsys.readouterr().err
+
+
+def test_table_without_nb201_is_refused(tmp_path, capsys):
+    assert run("search", "--table", str(tmp_path / "t.csv")) == 2
+    assert "table: applies to the nb201 problem, not 'minilm'" in capsys.readouterr().err
+
+
+def test_unknown_problem_and_supernet(capsys):
+    assert run("search", "cifar") == 2
+    assert "problem: unknown problem 'cifar' (allowed: minilm, nb201, supernet)" in capsys.readouterr().err
+    assert run("search", "--supernet", "vgg") == 2
+    assert "supernet: unknown name 'vgg' (allowed: " in capsys.readouterr().err
 
 
 def test_report_on_missing_study(tmp_path, capsys):

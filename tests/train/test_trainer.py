@@ -81,9 +81,7 @@ def test_every_sampler_trains(sampler, digits):
     assert result.steps == 8 and result.epochs_done == 2
     assert all(np.isfinite(h["loss"]) for h in result.history)
     assert result.history[-1]["grad_variance"] > 0
-    changed = [
-        not torch.equal(a, b) for a, b in zip(before, result.supernet.parameters(), strict=True)
-    ]
+    changed = [not torch.equal(a, b) for a, b in zip(before, result.supernet.parameters(), strict=True)]
     assert any(changed)
 
 
@@ -100,9 +98,7 @@ def test_padad_learns_path_scores_and_moves_tau(digits):
 
 def test_padad_on_a_family_without_choice_parameters(digits):
     """The generic path score: PA&DA works with any SuperNet."""
-    trainer = Trainer(
-        _config(supernet="_test_tiny_elastic", supernet_kwargs={}, sampler="padad"), data=digits
-    )
+    trainer = Trainer(_config(supernet="_test_tiny_elastic", supernet_kwargs={}, sampler="padad"), data=digits)
     trainer.run(resume=False)
     assert np.isfinite(trainer.path_sampler.scores).any()
 

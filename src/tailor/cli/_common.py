@@ -12,7 +12,6 @@ from tailor.cli import console
 
 TABLE = typer.Option(None, "--table", help="NB201-style CSV (default: $TAILOR_NB201_TABLE or the shared table).")
 ACCURACY_COLUMN = typer.Option("cifar10_test_acc", "--accuracy-column", help="Table column holding accuracy (%).")
-BUDGET = typer.Option(300, "--budget", help="Real evaluations in total (a rerun resumes towards it).")
 
 
 def progress() -> Progress:

@@ -23,13 +23,41 @@ class Pick:
     trial_id: str | None = None
 
 
-# ---------------------------------------------------------------- TODO(lead): wire to tailor.store
 def _load_pick(study: str, pick: str | None, max_latency: float | None) -> Pick:
-    """Read ``study`` and choose one trial: the knee, a trial id, or the most accurate trial
-    with ``latency_ms <= max_latency``. To be wired to ``tailor.store`` by the store's owner.
-    """
-    raise ConfigError("study", "reading studies for export is not wired to the store yet")
-# ----------------------------------------------------------------------------------------------
+    """Read ``study`` and choose one trial: the knee, a trial number or key, or the most accurate
+    trial with ``latency_ms <= max_latency``."""
+    from tailor.results import front, knee, objectives_of
+    from tailor.store import COMPLETE, open_store
+
+    if "://" not in study and not Path(study).is_file():
+        raise ConfigError("study", f"file not found: {study}")
+    store = open_store(study)
+    record = store.load_study()
+    settings = record.settings
+    if "supernet" not in settings:
+        raise ConfigError("study", f"searched problem {settings.get('problem')!r}, not a super-network: "
+                          "nothing to export")
+    objectives = objectives_of(settings)
+    trials = store.trials(record.id, [COMPLETE])
+    if not trials:
+        raise ConfigError("study", "has no completed evaluation")
+    if max_latency is not None:
+        fitting = [t for t in trials if t.metrics.get("latency_ms", float("inf")) <= max_latency]
+        if not fitting:
+            fastest = min(t.metrics.get("latency_ms", float("inf")) for t in trials)
+            raise ConfigError("max_latency", f"no trial is that fast (fastest: {fastest:.3g} ms)")
+        accuracy = next(o for o in objectives if o.name != "latency_ms")
+        chosen = max(fitting, key=lambda t: -accuracy.sign * t.metrics[accuracy.name])
+    elif pick == "knee":
+        chosen = knee(front(trials, objectives), objectives)
+    else:
+        found = [t for t in trials if str(t.number) == pick or t.key == pick]
+        if not found:
+            raise ConfigError("pick", f"no completed trial with number or key {pick!r}", ["knee", "<number>", "<key>"])
+        chosen = found[0]
+    checkpoint = settings.get("checkpoint")
+    return Pick(settings["supernet"], chosen.config, dict(settings.get("supernet_kwargs", {})),
+                Path(checkpoint) if checkpoint else None, chosen.metrics, str(chosen.number))
 
 
 def _load_checkpoint(model: Any, path: Path) -> None:

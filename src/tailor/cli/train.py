@@ -50,9 +50,7 @@ def register(app: typer.Typer) -> None:
         supernet_args: str = typer.Option(
             None, "--supernet-args", help="Family sizes as JSON, e.g. '{\"channels\": 16}'."
         ),
-        data: str = typer.Option(
-            "digits", "--data", help="'digits' (built in) or an image folder."
-        ),
+        data: str = typer.Option("digits", "--data", help="'digits' (built in) or an image folder."),
         sampler: str = typer.Option("sandwich", "--sampler", help=SAMPLER_HELP),
         epochs: int = typer.Option(10, "--epochs", min=1),
         batch_size: int = typer.Option(64, "--batch-size", min=1),
@@ -65,9 +63,7 @@ def register(app: typer.Typer) -> None:
             help="padad: weight losses by 1/(N p).",
         ),
         out: Path = typer.Option(Path("runs/train"), "--out", help="Checkpoint folder."),
-        resume: bool = typer.Option(
-            True, "--resume/--no-resume", help="Continue from OUT/last.pt if it exists."
-        ),
+        resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUT/last.pt if it exists."),
     ) -> None:
         """Train a super-network; checkpoints OUT/last.pt after every epoch."""
         from rich.progress import (
@@ -102,9 +98,7 @@ def register(app: typer.Typer) -> None:
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task(
-                "train", total=trainer.steps_per_epoch, epoch=1, epochs=epochs, loss=float("nan")
-            )
+            task = progress.add_task("train", total=trainer.steps_per_epoch, epoch=1, epochs=epochs, loss=float("nan"))
 
             def on_step(epoch: int, step: int, steps: int, loss: float) -> None:
                 progress.update(task, completed=step, epoch=epoch + 1, loss=loss)

@@ -25,6 +25,7 @@ class Problem:
     evaluators: Sequence[Evaluator]
     objectives: Sequence[Objective]
     settings: dict[str, Any] = field(default_factory=dict)
+    supernet: Any = None  # the super-network behind the evaluators, when there is one (for export)
 
     def __post_init__(self) -> None:
         available = self.metrics()

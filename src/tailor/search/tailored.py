@@ -4,11 +4,10 @@ The LINAS idea (measure, fit predictors, search on them, measure the most promis
 changes that make each real evaluation count more:
 1. The candidate pool is every unseen configuration when the space is small enough to predict
    exhaustively; otherwise a MOEA run on the predictors plus mutations of the measured front.
-2. Objectives are scaled robustly (``robust_scale``): outliers are clipped to the upper Tukey
-   fence, so that hypervolume weighs the region users trade in, not a few degenerate points.
-3. Each objective's predictor is an MLP ensemble whose spread is an uncertainty; candidates are
-   scored by the hypervolume they would add at an optimistic (mean - kappa * std) estimate.
-4. Batches are small and picked greedily (each pick's predicted point joins the front before the
+2. One MLP ensemble predicts every objective (one fit per batch); its spread is an uncertainty,
+   and candidates are scored by the hypervolume they would add at an optimistic
+   (mean - kappa * std) estimate, in objectives scaled to [0, 1] over what was measured.
+3. Batches are small and picked greedily (each pick's predicted point joins the front before the
    next pick), so one batch spreads along the front instead of piling onto one spot.
 """
 
@@ -25,66 +24,41 @@ from tailor.search.history import History
 from tailor.search.pareto import pareto_mask
 
 
-def robust_scale(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per objective, map [best measured, upper Tukey fence] to [0, 1], clipping worse values.
-
-    The fence (Q3 + 3 IQR, Tukey's "far out" rule, at most the worst value): a few
-    degenerate sub-networks (a 90 % error) then neither stretch the scale, so that the region
-    users trade in gets a fair share of the hypervolume, nor dominate the predictors' loss.
-    """
-    lo = F.min(axis=0)
-    q1, q3 = np.percentile(F, [25, 75], axis=0)
-    hi = np.minimum(F.max(axis=0), q3 + 3.0 * (q3 - q1))
-    span = np.where(hi > lo, hi - lo, 1.0)
-    return np.minimum((F - lo) / span, 1.0), span
-
-
 class TailorTactic(Tactic):
     name = "tailor"
 
     def __init__(self, n_init: int | None = None, kappa: float = 1.0, batch_fraction: float = 1 / 12,
                  enumerate_limit: int = 50_000, pool_pop: int = 100, pool_generations: int = 30,
-                 scale: str = "minmax", pool: str = "all", layers: int = 3, shared_model: bool = True):
+                 scale: str = "minmax", pool: str = "all", layers: int = 3, shared_model: bool = True,
+                 local_fraction: float = 0.0):
         self.n_init, self.kappa, self.batch_fraction = n_init, kappa, batch_fraction
         self.scale, self.pool, self.layers, self.shared_model = scale, pool, layers, shared_model
+        self.local_fraction = local_fraction
         self.enumerate_limit, self.pool_pop, self.pool_generations = enumerate_limit, pool_pop, pool_generations
 
-    def _n_init(self) -> int:
-        return self.n_init or int(np.clip(3 * self.space.n_genes, 10, 30))
+    def _n_init(self, budget: int) -> int:
+        """Random start: 3 per gene (10..30), but at most a quarter of a small budget."""
+        return self.n_init or int(min(np.clip(3 * self.space.n_genes, 10, 30), max(5, budget // 4)))
 
     def batch_size(self, history: History, budget: int) -> int:
         if history.n_batches == 0:
-            return self._n_init()
+            return self._n_init(budget)
         return int(np.clip(round(len(history) * self.batch_fraction), 4, 20))
 
     def ask(self, history: History, n: int, rng: np.random.Generator) -> np.ndarray:
         empty = np.empty((0, self.space.n_genes), dtype=np.int64)
         if len(history) < 5:
             return fill_unseen(history, empty, n, rng)
-        if self.scale == "robust":
-            Fn, _ = robust_scale(history.F)
-        else:
-            lo, hi = history.F.min(axis=0), history.F.max(axis=0)
-            Fn = (history.F - lo) / np.where(hi > lo, hi - lo, 1.0)
+        lo, hi = history.F.min(axis=0), history.F.max(axis=0)
+        Fn = (history.F - lo) / np.where(hi > lo, hi - lo, 1.0)
         X = self.space.encode_genes(history.genes, "features")
         seed = int(rng.integers(2**31))
-        if self.shared_model:
-            model = MLPEnsemblePredictor(seed=seed).fit(X, Fn)  # one fit, all objectives
+        model = MLPEnsemblePredictor(seed=seed).fit(X, Fn)  # one fit, all objectives
 
-            def predict(genes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                return model.predict(self.space.encode_genes(genes, "features"))
-        else:
-            models = [MLPEnsemblePredictor(seed=seed + j).fit(X, Fn[:, j]) for j in range(self.n_obj)]
+        def predict(genes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return model.predict(self.space.encode_genes(genes, "features"))
 
-            def predict(genes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                Xg = self.space.encode_genes(genes, "features")
-                outs = [m.predict(Xg) for m in models]
-                return np.stack([o[0] for o in outs], 1), np.stack([o[1] for o in outs], 1)
-
-        if self.pool == "local":
-            pool = history.unseen(self._local_pool(history, rng))
-        else:
-            pool = unseen_pool(history, self.enumerate_limit)
+        pool = unseen_pool(history, self.enumerate_limit)
         if pool is None:
             pool = history.unseen(self._search_pool(history, predict, seed, rng))
         if len(pool) == 0:
@@ -92,28 +66,9 @@ class TailorTactic(Tactic):
         mean, std = predict(pool)
         optimistic = mean - self.kappa * std
         front = Fn[pareto_mask(Fn)]
-        ref = np.full(self.n_obj, 1.0 + 1e-6 if self.scale == "robust" else 1.1)
+        ref = np.full(self.n_obj, 1.1)
         picks = greedy_batch(front, optimistic, mean, n, ref)
         return fill_unseen(history, pool[picks], n, rng)
-
-    def _local_pool(self, history: History, rng: np.random.Generator) -> np.ndarray:
-        """Every one-gene neighbour of the best few non-dominated layers, their crossovers, and
-        random samples: predictors rank neighbours of good points better than far-away ones."""
-        from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
-
-        fronts = NonDominatedSorting().do(history.F, n_stop_if_ranked=len(history))
-        parents = history.genes[np.concatenate(fronts[: self.layers])]
-        card = self.space.cardinalities
-        neigh = []
-        for g in range(self.space.n_genes):
-            for d in range(1, int(card[g])):
-                child = parents.copy()
-                child[:, g] = (child[:, g] + d) % card[g]
-                neigh.append(child)
-        a = parents[rng.integers(0, len(parents), 4 * len(parents))]
-        b = parents[rng.integers(0, len(parents), 4 * len(parents))]
-        cross = self.space.crossover_genes(a, b, rng)
-        return np.vstack([*neigh, cross, self.space.mutate_genes(cross, rng), self.space.sample_genes(rng, 300)])
 
     def _search_pool(self, history: History, predict, seed: int, rng: np.random.Generator) -> np.ndarray:
         """Candidates for spaces too big to enumerate: a MOEA on the predictors' optimistic values,

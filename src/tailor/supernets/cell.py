@@ -97,16 +97,12 @@ def _head(channels: int, num_classes: int) -> nn.Sequential:
 class CellSubNet(nn.Module):
     """One fixed cell architecture: what ``CellSuperNet.subnet`` returns (weights copied)."""
 
-    def __init__(
-        self, stem: nn.Module, cells: list[list[nn.Module | None]], head: nn.Module, n_nodes: int
-    ):
+    def __init__(self, stem: nn.Module, cells: list[list[nn.Module | None]], head: nn.Module, n_nodes: int):
         super().__init__()
         self.stem, self.head, self.n_nodes = stem, head, n_nodes
         self.edges = edge_list(n_nodes)
         # ModuleList cannot hold None: keep zero ops as Identity placeholders plus a mask.
-        self.cells = nn.ModuleList(
-            nn.ModuleList(nn.Identity() if op is None else op for op in cell) for cell in cells
-        )
+        self.cells = nn.ModuleList(nn.ModuleList(nn.Identity() if op is None else op for op in cell) for cell in cells)
         self.zero = [[op is None for op in cell] for cell in cells]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -152,19 +148,14 @@ class CellSuperNet(nn.Module):
             ("image_size", image_size, 1),
         ):
             if not isinstance(value, int) or value < low:
-                raise ConfigError(
-                    f"nb201_cell.{field}", f"must be an integer >= {low}, got {value!r}"
-                )
+                raise ConfigError(f"nb201_cell.{field}", f"must be an integer >= {low}, got {value!r}")
         self.num_classes, self.in_channels, self.channels = num_classes, in_channels, channels
         self.n_nodes, self.n_cells, self.image_size = n_nodes, n_cells, image_size
         self.edges = edge_list(n_nodes)
         self.stem = _stem(in_channels, channels)
         self.cells = nn.ModuleList(
             nn.ModuleList(
-                nn.ModuleList(
-                    nn.Identity() if op is None else op
-                    for op in (_make_op(name, channels) for name in OPS)
-                )
+                nn.ModuleList(nn.Identity() if op is None else op for op in (_make_op(name, channels) for name in OPS))
                 for _ in self.edges
             )
             for _ in range(n_cells)
@@ -196,10 +187,7 @@ class CellSuperNet(nn.Module):
     def subnet(self, config: Config) -> nn.Module:
         config = self._space.validate(config)
         active = [OPS.index(v) for v in config["op"]]
-        cells = [
-            [None if op is None else copy.deepcopy(op) for op in self._ops(cell, active)]
-            for cell in self.cells
-        ]
+        cells = [[None if op is None else copy.deepcopy(op) for op in self._ops(cell, active)] for cell in self.cells]
         return CellSubNet(copy.deepcopy(self.stem), cells, copy.deepcopy(self.head), self.n_nodes)
 
     def example_input(self, batch_size: int = 1, config: Config | None = None) -> torch.Tensor:

@@ -147,8 +147,9 @@ class PadaPathSampler(PathSampler):
     tau = 1 only the floor keeps them in training, with probability ``floor / k`` each) or
     ``"mean"`` (the mean score of the other candidates of the same gene: they keep their uniform
     share). The default is measured, not inherited: on the ranking benchmark
-    (docs/benchmarks_ranking.md) "zero" ranked better (Kendall tau 0.746 +- 0.014 against
-    0.710 +- 0.052 over 5 seeds) -- parameter-free ops need little training to be ranked.
+    (docs/benchmarks.md, section 3) "zero" ranked better (Kendall tau 0.754 +- 0.017 against
+    0.710 +- 0.052 over 5 seeds): parameter-free ops need little training to be ranked, so the
+    steps go to the convolutions. The floor keeps it from starving them entirely.
     Candidates never observed are treated like ``"mean"``; equal scores give uniform sampling.
     """
 
