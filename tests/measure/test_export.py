@@ -59,3 +59,17 @@ def test_cli_needs_exactly_one_pick(tmp_path, capsys):
                  "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "tailor: error: pick" in err
+
+
+def test_latency_of_a_network_that_ignores_its_input():
+    """A degenerate sub-network (all edges 'none') exports a graph without inputs: still measurable."""
+    import torch
+
+    from tailor.measure.latency import measure_latency
+
+    class Constant(torch.nn.Module):
+        def forward(self, x):
+            return torch.zeros(1, 10) + 1.0
+
+    result = measure_latency(Constant(), (torch.randn(1, 3, 8, 8),), "onnxruntime", warmup=2, repeats=5)
+    assert result.n == 5 and result.median_ms > 0

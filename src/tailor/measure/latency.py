@@ -123,7 +123,7 @@ def measure_latency(
     inputs = as_tuple(example_inputs)
     if backend == "onnxruntime":
         session = ort_session(export_onnx(model, inputs, input_names=input_names), threads)
-        feed = ort_feed(session, inputs)
+        feed = ort_feed(session, inputs, input_names)
         samples = _time_calls(lambda: session.run(None, feed), warmup, repeats)
         return LatencyResult.from_samples(samples, backend, threads)
 

@@ -75,7 +75,13 @@ def ort_session(model: bytes | str | Path, threads: int = 1) -> Any:
     return ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
 
 
-def ort_feed(session: Any, example_inputs: Sequence[torch.Tensor]) -> dict[str, Any]:
-    """Map tensors to the session's inputs, in order."""
-    names = [i.name for i in session.get_inputs()]
-    return {n: t.detach().cpu().numpy() for n, t in zip(names, example_inputs, strict=True)}
+def ort_feed(session: Any, example_inputs: Sequence[torch.Tensor],
+             input_names: Sequence[str] | None = None) -> dict[str, Any]:
+    """Map tensors to the session's inputs by their export names.
+
+    An input the graph does not use (a degenerate sub-network whose output ignores it) is
+    dropped by the exporter, so only the names the session still has are fed.
+    """
+    wanted = {i.name for i in session.get_inputs()}
+    names = input_names_for(example_inputs, input_names)
+    return {n: t.detach().cpu().numpy() for n, t in zip(names, example_inputs, strict=True) if n in wanted}
