@@ -106,47 +106,41 @@ class LatencyEvaluator(Evaluator):
                 f"{self.architecture}/{self.machine}")
 
 
-class ComplexityEvaluator(Evaluator):
+class _SubnetEvaluator(Evaluator):
+    """Cheap metrics computed on each config's standalone sub-network and example input."""
+
+    expensive = False
+
+    def __init__(self, supernet: nn.Module, batch_size: int = 1):
+        _check_batch_size(batch_size)
+        self.supernet, self.batch_size = supernet, batch_size
+
+    def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:
+        return [self._metrics(self.supernet.subnet(c), self.supernet.example_input(self.batch_size, c))
+                for c in configs]
+
+    def _metrics(self, model: nn.Module, inputs) -> dict[str, float]:
+        raise NotImplementedError
+
+    def fingerprint(self) -> str:
+        name = type(self).__name__.removesuffix("Evaluator").lower()
+        return f"{name}/bs{self.batch_size}/{architecture_fingerprint(self.supernet)}"
+
+
+class ComplexityEvaluator(_SubnetEvaluator):
     """MACs (FlopCounterMode, FLOPs / 2) and parameters of each standalone sub-network."""
 
     metrics = {"macs": "min", "params": "min"}
-    expensive = False
 
-    def __init__(self, supernet: nn.Module, batch_size: int = 1):
-        _check_batch_size(batch_size)
-        self.supernet, self.batch_size = supernet, batch_size
-
-    def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:
-        out = []
-        for config in configs:
-            model = self.supernet.subnet(config)
-            inputs = self.supernet.example_input(self.batch_size, config)
-            out.append({"macs": float(count_macs(model, inputs)),
-                        "params": float(count_params(model))})
-        return out
-
-    def fingerprint(self) -> str:
-        return f"complexity/bs{self.batch_size}/{architecture_fingerprint(self.supernet)}"
+    def _metrics(self, model: nn.Module, inputs) -> dict[str, float]:
+        return {"macs": float(count_macs(model, inputs)), "params": float(count_params(model))}
 
 
-class MemoryEvaluator(Evaluator):
+class MemoryEvaluator(_SubnetEvaluator):
     """Peak forward-pass memory in MiB (see ``tailor.measure.count.MemoryResult``)."""
 
     metrics = {"peak_memory_mb": "min"}
-    expensive = False
 
-    def __init__(self, supernet: nn.Module, batch_size: int = 1):
-        _check_batch_size(batch_size)
-        self.supernet, self.batch_size = supernet, batch_size
-
-    def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:
-        out = []
-        for config in configs:
-            model = self.supernet.subnet(config)
-            with torch.no_grad():
-                mem = peak_memory(model, self.supernet.example_input(self.batch_size, config))
-            out.append({"peak_memory_mb": mem.peak_bytes / 2**20})
-        return out
-
-    def fingerprint(self) -> str:
-        return f"memory/bs{self.batch_size}/{architecture_fingerprint(self.supernet)}"
+    def _metrics(self, model: nn.Module, inputs) -> dict[str, float]:
+        with torch.no_grad():
+            return {"peak_memory_mb": peak_memory(model, inputs).peak_bytes / 2**20}
