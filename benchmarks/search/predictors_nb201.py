@@ -1,0 +1,56 @@
+"""Held-out quality of each predictor on NAS-Bench-201: Kendall tau and MAPE per objective.
+
+Trains on n random cells (n = 50, 100, 200, 300), tests on all the others, for 3 seeds; also
+reports tau among the top cells (accuracy > 90 %), which is what finding the front needs.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/predictors_nb201.py [--latency-column C]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tailor.predict import PREDICTORS, make_predictor, score_predictor
+from tailor.problems import nb201_problem
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency-column", default="latency_ms_pixel3")
+    ap.add_argument("--json", default="benchmarks/results/predictors_nb201.json")
+    args = ap.parse_args()
+    problem = nb201_problem(latency_column=args.latency_column)
+    space = problem.space
+    genes = space.enumerate_genes()
+    metrics = problem.evaluators[0].evaluate([space.from_genes(g) for g in genes])
+    acc = np.array([m["accuracy"] for m in metrics])
+    lat = np.array([m["latency_ms"] for m in metrics])
+    X = space.encode_genes(genes, "features")
+    rows = []
+    for n in (50, 100, 200, 300):
+        for name in PREDICTORS:
+            scores = []
+            for seed in range(3):
+                rng = np.random.default_rng(seed)
+                train = rng.choice(len(genes), n, replace=False)
+                test = np.setdiff1d(np.arange(len(genes)), train)
+                top = test[acc[test] > 90]
+                a = make_predictor(name, seed).fit(X[train], acc[train]).predict(X)[0]
+                t = make_predictor(name, seed).fit(X[train], lat[train]).predict(X)[0]
+                sa, st, stop = score_predictor(acc[test], a[test]), score_predictor(lat[test], t[test]), \
+                    score_predictor(acc[top], a[top])
+                scores.append([sa["kendall_tau"], sa["mape"], stop["kendall_tau"], st["kendall_tau"], st["mape"]])
+            m = np.median(np.array(scores), axis=0)
+            rows.append({"n_train": n, "predictor": name, "accuracy_tau": m[0], "accuracy_mape": m[1],
+                         "accuracy_tau_top": m[2], "latency_tau": m[3], "latency_mape": m[4]})
+            print(f"n={n:3d} {name:13s} accuracy tau {m[0]:.3f} (top {m[2]:.3f}) MAPE {m[1]:.2f}%  "
+                  f"latency tau {m[3]:.3f} MAPE {m[4]:.1f}%", flush=True)
+    Path(args.json).write_text(json.dumps({"latency_column": args.latency_column, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
