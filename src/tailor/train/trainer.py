@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tailor.errors import ConfigError
+from tailor.measure.accuracy import top1
 from tailor.space import Config
 from tailor.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from tailor.train.config import TrainConfig
@@ -93,15 +94,9 @@ def evaluate(supernet: nn.Module, config: Config, x: torch.Tensor, y: torch.Tens
 
     Images are resized to the sub-network's input resolution when it differs.
     """
-    was_training = supernet.training
-    supernet.eval()
     supernet.activate(config)
     x = fit_to_input(x, tuple(supernet.example_input(1, config).shape[1:]))
-    correct = 0
-    for i in range(0, len(x), batch_size):
-        correct += int((supernet(x[i : i + batch_size]).argmax(dim=1) == y[i : i + batch_size]).sum())
-    supernet.train(was_training)
-    return correct / max(len(x), 1)
+    return top1(supernet, zip(torch.split(x, batch_size), torch.split(y, batch_size), strict=True))
 
 
 def _soft_cross_entropy(logits: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
