@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,17 @@ def nb201_reference(all_F: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     return ideal, ref, hypervolume(all_F, ref, ideal)
 
 
+@lru_cache(maxsize=16)
+def _problem(table: str, accuracy_column: str, latency_column: str):
+    """Parsing the table is the slow part of a run's set-up; runs in one process share it."""
+    return nb201_problem(table, accuracy_column, latency_column)
+
+
 def run_one(
     table: str, accuracy_column: str, latency_column: str, tactic: str, budget: int, seed: int
 ) -> dict[str, Any]:
     """One seeded run of one tactic on one latency column, scored against the true front."""
-    problem = nb201_problem(table, accuracy_column, latency_column)
+    problem = _problem(table, accuracy_column, latency_column)
     ideal, ref, true_hv = nb201_reference(problem.evaluators[0].all_objectives())
     study = Study(problem, make_tactic(tactic), open_store("sqlite://"), name="bench", seed=seed)
     stats = study.optimize(budget)
@@ -74,7 +81,7 @@ def run_nb201(table: str, accuracy_column: str, latency_columns: Sequence[str], 
     for t in tactics:
         make_tactic(t)
     for col in latency_columns:  # validate every column before the long part starts
-        nb201_problem(table, accuracy_column, col)
+        _problem(table, accuracy_column, col)
     work = [(table, accuracy_column, c, t, budget, s) for c in latency_columns for t in tactics for s in range(seeds)]
     results = []
     if jobs <= 1:

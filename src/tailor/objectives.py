@@ -33,19 +33,6 @@ class Objective:
         return 1.0 if self.direction == "min" else -1.0
 
 
-def parse_objectives(text: str, available: Mapping[str, str]) -> list[Objective]:
-    """Parse ``"accuracy:max,latency:min"`` (direction optional) against the available metrics."""
-    out = []
-    for part in [p.strip() for p in text.split(",") if p.strip()]:
-        name, _, direction = part.partition(":")
-        if name not in available:
-            raise ConfigError("objectives", f"unknown metric {name!r}", sorted(available))
-        out.append(Objective(name, direction or available[name]))
-    if not out:
-        raise ConfigError("objectives", "name at least one metric", sorted(available))
-    return out
-
-
 def to_minimisation(metrics: Sequence[Mapping[str, float]], objectives: Sequence[Objective]) -> np.ndarray:
     """Metric dicts -> (n, m) array where every column is to be minimised."""
     return np.array(

@@ -44,6 +44,10 @@ def test_mutation_changes_at_least_one_gene_and_crossover_mixes_parents(space):
     other = space.sample_genes(rng, 200)
     child = space.crossover_genes(parents, other, rng)
     assert ((child == parents) | (child == other)).all()
+    a, b = space.from_genes(parents[0]), space.from_genes(other[0])
+    assert space.mutate(a, rng) != a and space.validate(space.mutate(a, rng))
+    mixed = space.to_genes(space.crossover(a, b, rng))
+    assert ((mixed == parents[0]) | (mixed == other[0])).all()
 
 
 def test_constraint_is_respected_everywhere():

@@ -62,4 +62,4 @@ def unseen_pool(history: History, limit: int = 100_000) -> np.ndarray | None:
     every = history.space.enumerate_genes(limit=limit)
     if every is None:
         return None
-    return every[~history.is_seen(every)] if len(history) or history.n_seen else every
+    return every[~history.is_seen(every)] if history.n_seen else every

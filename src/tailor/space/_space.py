@@ -110,13 +110,6 @@ class SearchSpace:
         """Number of configurations, ignoring the constraint."""
         return math.prod(int(k) for k in self.cardinalities)
 
-    def gene_names(self) -> list[str]:
-        return [
-            c.name if c.repeat is None else f"{c.name}[{i}]"
-            for c in self.choices
-            for i in range(c.n_genes)
-        ]
-
     def describe(self) -> dict[str, Any]:
         """JSON-able description; also what ``from_dict`` reads."""
         return {
