@@ -31,6 +31,7 @@ int64 of shape (batch, seq_len=128).
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -247,6 +248,14 @@ def _used_layers(depth: int, n_layers: int) -> set[int]:
     return set(range(depth - 1)) | {n_layers - 1}
 
 
+def _canonicalize(config: Config, n_layers: int) -> Config:
+    """Skipped layers' heads/ffn are ``None`` (module level so the space pickles for workers)."""
+    used = _used_layers(config["depth"], n_layers)
+    for key in ("heads", "ffn"):
+        config[key] = [v if i in used else None for i, v in enumerate(config[key])]
+    return config
+
+
 class TransformerSubnet(_Encoder):
     """A standalone sub-network (copied, sliced weights), exportable to ONNX."""
 
@@ -356,20 +365,13 @@ class ElasticTransformer(_Encoder):
     # ----------------------------------------------------------------- SuperNet protocol
     def _build_space(self) -> SearchSpace:
         n = self.n_layers
-
-        def canonicalize(config: Config) -> Config:
-            used = _used_layers(config["depth"], n)
-            for key in ("heads", "ffn"):
-                config[key] = [v if i in used else None for i, v in enumerate(config[key])]
-            return config
-
         return SearchSpace(
             [
                 Choice("depth", self.cfg.depths, ordered=True),
                 Choice("heads", self.cfg.heads, repeat=n, ordered=True),
                 Choice("ffn", self.cfg.ffn, repeat=n, ordered=True),
             ],
-            canonicalize=canonicalize,
+            canonicalize=functools.partial(_canonicalize, n_layers=n),
         )
 
     def space(self) -> SearchSpace:
