@@ -73,3 +73,42 @@ def test_latency_of_a_network_that_ignores_its_input():
 
     result = measure_latency(Constant(), (torch.randn(1, 3, 8, 8),), "onnxruntime", warmup=2, repeats=5)
     assert result.n == 5 and result.median_ms > 0
+
+
+def test_cnn_export_carries_the_recalibrated_batchnorm_and_verifies(small_kwargs, tmp_path):
+    """mobilenetv3 (elastic resolution, running BN statistics): the export holds the statistics the
+    AccuracyEvaluator computed, not the super-network's, and its ONNX scores the same top-1."""
+    from tailor.export import VERIFY_NAME, export_and_verify
+    from tailor.measure import AccuracyEvaluator, LatencyEvaluator
+
+    kwargs = small_kwargs["mobilenetv3"]
+    torch.manual_seed(0)
+    net = create_supernet("mobilenetv3", **kwargs).eval()
+    gen = torch.Generator().manual_seed(1)
+    x, y = torch.randn(96, 1, 24, 24, generator=gen), torch.randint(0, 10, (96,), generator=gen)
+    val = list(zip(torch.split(x[:64], 32), torch.split(y[:64], 32), strict=True))
+    calib = list(zip(torch.split(x[64:] * 3 + 1, 16), torch.split(y[64:], 16), strict=True))
+    cfg = dict(net.space().sample(np.random.default_rng(5)), resolution=16)
+    evaluators = [AccuracyEvaluator(net, val, calib, calib_batches=2),
+                  LatencyEvaluator(net, warmup=1, repeats=5, cache=False)]
+    metrics = {k: v for e in evaluators for k, v in e.evaluate([cfg])[0].items()}
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+
+    paths, result = export_and_verify(net, cfg, tmp_path, evaluators, {"supernet": "mobilenetv3"}, metrics)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # supernet untouched
+    state = torch.load(paths.state_dict, weights_only=True)
+    raw = net.subnet(cfg).state_dict()
+    calibrated = evaluators[0].calibrated_subnet(cfg).state_dict()
+    stats = [k for k in state if k.endswith(("running_mean", "running_var"))]
+    assert stats and all(torch.equal(state[k], calibrated[k]) for k in stats)
+    assert all(not torch.allclose(state[k], raw[k]) for k in stats)
+    assert json.loads(paths.config.read_text())["bn_recalibrated"] is True
+
+    checks = {c.metric: c for c in result.checks}
+    assert result.ok and checks["accuracy"].exported == metrics["accuracy"]
+    assert checks["onnx_output"].ok and checks["latency_ms"].exported > 0
+    assert json.loads((tmp_path / VERIFY_NAME).read_text())["ok"] is True
+    wrong = dict(metrics, accuracy=metrics["accuracy"] + 1 / 64)
+    from tailor.export import verify_export
+
+    assert [c.metric for c in verify_export(tmp_path, net, cfg, evaluators, wrong).errors] == ["accuracy"]

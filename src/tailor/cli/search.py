@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         table: Path = TABLE,
         accuracy_column: str = ACCURACY_COLUMN,
         latency_column: str = typer.Option("latency_ms_pixel3", "--latency-column", help="Latency column."),
-        backend: str = typer.Option("onnxruntime", "--backend", help="Latency backend: onnxruntime or eager."),
+        backend: str = typer.Option("onnxruntime", "--backend", help="Latency backend: onnxruntime or torch (eager)."),
         tactic: str = typer.Option(
             "default", "--tactic", help="random, evolutionary[:ALGO], linas[:ALGO], tailor or default."
         ),
@@ -35,8 +35,10 @@ def register(app: typer.Typer) -> None:
         study: str = typer.Option(None, "--study", help="Study file (SQLite) or SQLAlchemy URL; default OUT/study.db."),
         name: str = typer.Option("tailor", "--name", help="Study name inside the store."),
         out: Path = typer.Option(None, "--out", help="Results folder; default runs/PROBLEM-TACTIC-sSEED."),
+        workers: int = typer.Option(1, "--workers", help="Evaluate each batch in N local processes (1 thread each)."),
     ) -> None:
         """Find the Pareto front of a problem; rerunning the same command resumes it."""
+        from tailor.parallel import check_workers
         from tailor.results import front, knee, write_results
         from tailor.search import DEFAULT_TACTIC, make_tactic
         from tailor.store import open_store
@@ -51,6 +53,7 @@ def register(app: typer.Typer) -> None:
         budget = DEFAULT_BUDGETS[problem] if budget is None else budget
         if budget < 1:
             raise ConfigError("budget", f"must be >= 1, got {budget}")
+        check_workers(workers)
         the_tactic = make_tactic(tactic)
         label = supernet if problem == "supernet" else problem
         out = out or Path("runs") / f"{label}-{tactic if tactic != 'default' else DEFAULT_TACTIC}-s{seed}"
@@ -58,7 +61,7 @@ def register(app: typer.Typer) -> None:
                                      backend, seed, out)
         out.mkdir(parents=True, exist_ok=True)
         store = open_store(study or str(out / "study.db"))
-        the_study = Study(the_problem, the_tactic, store, name=name, seed=seed)
+        the_study = Study(the_problem, the_tactic, store, name=name, seed=seed, workers=workers)
         already = the_study.n_finished
         if already:
             console.print(f"resuming study {name!r}: {already} evaluations already stored")
@@ -84,10 +87,11 @@ def register(app: typer.Typer) -> None:
             k = knee(fr, the_problem.objectives)
             console.print(f"knee: {k.key} " + ", ".join(f"{n}={k.metrics[n]:.4g}" for n in names))
             if the_problem.supernet is not None:
-                from tailor.export import export_subnet
+                from tailor.cli.export import export_and_report
 
-                exported = export_subnet(the_problem.supernet, k.config, out / "knee",
-                                         metadata={**the_problem.settings, "trial": k.number, "metrics": k.metrics})
+                exported = export_and_report(the_problem.supernet, the_problem.evaluators, k.config, out / "knee",
+                                             {**the_problem.settings, "trial": k.number, "metrics": k.metrics},
+                                             k.metrics, strict=False)
                 console.print(f"knee sub-network exported: {exported.onnx}")
         console.print(f"results: {paths['json'].parent}/ "
                       "(results.json, evaluations.csv, front.csv, pareto.png, hypervolume.png)")

@@ -1,8 +1,15 @@
-"""Top-1 accuracy of a super-network's active path, after batch-norm re-calibration.
+"""Top-1 accuracy of a sub-network after batch-norm re-calibration: the model ``tailor export`` ships.
 
 Weight sharing leaves BN running statistics that belong to no single sub-network (they mix all
 the paths trained), so each config's statistics are recomputed on a few training batches before
-it is evaluated (as in Once-for-All). The super-network's own statistics are restored afterwards.
+it is evaluated (as in Once-for-All). This happens on the standalone ``subnet(config)`` (a copy),
+never on the super-network, and the very same calibrated copy is what export writes
+(``AccuracyEvaluator.calibrated_subnet``), so the exported model scores what the study recorded.
+
+BN layers that use batch statistics even in evaluation (``track_running_stats=False``, as the
+``nb201_cell`` family does) cannot be deployed at batch 1: a batch of one would be normalised by
+its own statistics. ``track_batchnorm_stats`` turns them into ordinary BN layers, whose running
+statistics the re-calibration then fills in, so every scored sub-network is batch-independent.
 """
 
 from __future__ import annotations
@@ -24,6 +31,26 @@ Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 def _bn_layers(model: nn.Module) -> list[_BatchNorm]:
     return [m for m in model.modules() if isinstance(m, _BatchNorm)]
+
+
+def untracked_batchnorms(model: nn.Module) -> list[_BatchNorm]:
+    """BN layers that normalise with batch statistics in evaluation (no running statistics)."""
+    return [bn for bn in _bn_layers(model) if not bn.track_running_stats or bn.running_mean is None]
+
+
+def track_batchnorm_stats(model: nn.Module) -> nn.Module:
+    """Give every BN layer without running statistics a fresh set (mean 0, variance 1), in place.
+
+    Afterwards the model uses running statistics in eval mode like any deployable CNN; call
+    ``recalibrate_batchnorm`` to fill them in. Returns ``model``.
+    """
+    for bn in untracked_batchnorms(model):
+        ref = bn.weight if bn.weight is not None else torch.empty(0)
+        bn.track_running_stats = True
+        bn.register_buffer("running_mean", torch.zeros(bn.num_features, dtype=ref.dtype, device=ref.device))
+        bn.register_buffer("running_var", torch.ones(bn.num_features, dtype=ref.dtype, device=ref.device))
+        bn.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long, device=ref.device))
+    return model
 
 
 def recalibrate_batchnorm(
@@ -60,6 +87,10 @@ def _resize(x: torch.Tensor, resolution: int | None) -> torch.Tensor:
     return F.interpolate(x, size=(resolution, resolution), mode="bilinear", align_corners=False)
 
 
+def _resolution(config: Config) -> int | None:
+    return config.get("resolution") if isinstance(config, dict) else None
+
+
 def top1(model: nn.Module, batches: Batches, resolution: int | None = None,
          max_batches: int | None = None) -> float:
     """Fraction of samples whose arg-max logit is the label (eval mode, no grad)."""
@@ -80,12 +111,17 @@ def top1(model: nn.Module, batches: Batches, resolution: int | None = None,
 
 
 class AccuracyEvaluator(Evaluator):
-    """Top-1 of each config's active path (``activate``) on ``val_loader``.
+    """Top-1 of each config's calibrated standalone sub-network on ``val_loader``.
+
+    ``calibrated_subnet(config)`` is the model that is scored (and that ``tailor export``
+    writes); the super-network itself is never modified.
 
     Args:
         supernet: a ``SuperNet``; configs with a ``resolution`` entry get inputs resized to it.
-        val_loader: iterable of (images, labels) batches.
-        train_loader: batches for BN re-calibration (``None`` skips re-calibration).
+        val_loader: iterable of (images, labels) batches; re-iterated for every config, so pass
+            a list or a loader with a fixed order.
+        train_loader: batches for BN re-calibration, the first ``calib_batches`` of them in order
+            (``None`` skips re-calibration: the sub-network keeps the super-network's BN state).
         calib_batches: how many training batches re-calibrate BN.
         max_val_batches: optional cap on validation batches (for quick searches).
     """
@@ -103,18 +139,24 @@ class AccuracyEvaluator(Evaluator):
     def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:
         return [{"accuracy": self.accuracy(c)} for c in configs]
 
+    def calibrated_subnet(self, config: Config) -> nn.Module:
+        """``supernet.subnet(config)`` with BN statistics re-computed, in eval mode.
+
+        Deterministic: the same calibration batches in the same order, cumulative averages.
+        """
+        model = self.supernet.subnet(config)
+        if self.train_loader is not None:
+            track_batchnorm_stats(model)
+            recalibrate_batchnorm(model, self.train_loader, self.calib_batches, _resolution(config))
+        return model.eval()
+
+    def score(self, model: nn.Module, config: Config) -> float:
+        """Top-1 of ``model`` (e.g. a calibrated or exported sub-network of ``config``) on the
+        validation batches, resized to the config's resolution as for the study."""
+        return top1(model, self.val_loader, _resolution(config), self.max_val_batches)
+
     def accuracy(self, config: Config) -> float:
-        net = self.supernet
-        saved = {k: v.clone() for k, v in net.state_dict().items()
-                 if "running_" in k or "num_batches_tracked" in k}
-        resolution = config.get("resolution") if isinstance(config, dict) else None
-        try:
-            net.activate(config)
-            if self.train_loader is not None:
-                recalibrate_batchnorm(net, self.train_loader, self.calib_batches, resolution)
-            return top1(net, self.val_loader, resolution, self.max_val_batches)
-        finally:
-            net.load_state_dict(saved, strict=False)
+        return self.score(self.calibrated_subnet(config), config)
 
     def fingerprint(self) -> str:
         return f"accuracy/calib{self.calib_batches}/val{self.max_val_batches}"

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from tailor.errors import ConfigError
+from tailor.measure.accuracy import track_batchnorm_stats, untracked_batchnorms
 from tailor.measure.base import Evaluator
 from tailor.measure.cache import (
     LatencyCache,
@@ -42,6 +43,9 @@ def _check_batch_size(batch_size: int) -> None:
 
 class LatencyEvaluator(Evaluator):
     """Median latency (ms) of each config's standalone sub-network on this machine.
+
+    BN layers that use batch statistics in evaluation are measured as the fixed-statistics layers
+    that export ships (see ``tailor.measure.accuracy.track_batchnorm_stats``).
 
     Results are cached by (config key, architecture, backend, input shapes, threads, machine);
     pass ``cache=False`` to always measure, or a directory / ``LatencyCache`` to choose where.
@@ -75,6 +79,8 @@ class LatencyEvaluator(Evaluator):
         else:
             self.cache = LatencyCache(cache)
         self.architecture = architecture_fingerprint(supernet)
+        if untracked_batchnorms(supernet):  # measured as exported (fixed BN statistics): own cache keys
+            self.architecture += "+bnstats"
         self.machine = machine_fingerprint()
         self.results: dict[str, LatencyResult] = {}
         self.hits = 0
@@ -90,7 +96,7 @@ class LatencyEvaluator(Evaluator):
             self.hits += 1
             result = cached
         else:
-            model = self.supernet.subnet(config)
+            model = track_batchnorm_stats(self.supernet.subnet(config))
             result = measure_latency(model, inputs, self.backend, self.threads, self.warmup,
                                      self.repeats)
             if self.cache is not None:

@@ -157,18 +157,28 @@ class RetrievalAgreementEvaluator(Evaluator):
         """The corpus embedded by sub-network ``config`` (activated in place, then restored)."""
         net = self.supernet
         previous = getattr(net, "active_config", None)
-        out: torch.Tensor | None = None
         with _torch_threads(self.threads):
             net.activate(config)
             try:
-                for pos, ids, mask in self._batches:
-                    emb = net(ids, mask)
-                    if out is None:
-                        out = torch.empty(self.n_sentences, emb.shape[1])
-                    out[pos] = emb
+                return self._encode(net)
             finally:
                 if previous is not None:
                     net.activate(previous)
+
+    @torch.inference_mode()
+    def embed_model(self, model: Any) -> torch.Tensor:
+        """The corpus embedded by a standalone model ``model(input_ids, attention_mask)``, e.g. an
+        exported sub-network."""
+        with _torch_threads(self.threads):
+            return self._encode(model)
+
+    def _encode(self, model: Any) -> torch.Tensor:
+        out: torch.Tensor | None = None
+        for pos, ids, mask in self._batches:
+            emb = model(ids, mask)
+            if out is None:
+                out = torch.empty(self.n_sentences, emb.shape[1])
+            out[pos] = emb
         return torch.nn.functional.normalize(out, dim=1)
 
     def _topk(self, emb: torch.Tensor) -> torch.Tensor:
@@ -177,7 +187,14 @@ class RetrievalAgreementEvaluator(Evaluator):
         return sims.topk(self.k, dim=1).indices  # (Q, k)
 
     def agreement(self, config: Config) -> float:
-        topk = self._topk(self.embed(config))
+        return self._agreement(self.embed(config))
+
+    def score(self, model: Any, config: Config | None = None) -> float:
+        """Agreement of a standalone model (e.g. what ``tailor export`` wrote) with the reference."""
+        return self._agreement(self.embed_model(model))
+
+    def _agreement(self, emb: torch.Tensor) -> float:
+        topk = self._topk(emb)
         hits = (topk[:, :, None] == self._reference_topk[:, None, :]).any(-1).sum(-1)  # (Q,)
         return float(hits.double().mean() / self.k)
 

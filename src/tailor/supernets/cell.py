@@ -9,6 +9,8 @@ in NAS-Bench-201, but each cell and edge owns its candidate weights.
 Batch norms use batch statistics in training *and* evaluation (``track_running_stats=False``,
 as NAS-Bench-201's super-networks do): every sub-network is then scored with its own statistics
 and no recalibration pass is needed. Evaluate with batches of reasonable size (>= 32).
+``AccuracyEvaluator`` and ``tailor export`` give the standalone sub-network fixed, re-calibrated
+statistics instead (``tailor.measure.accuracy.track_batchnorm_stats``), so it runs at batch 1.
 
 Optional parts of the ``SuperNet`` protocol implemented here (the trainer uses them when
 present and falls back otherwise):
