@@ -1,0 +1,131 @@
+"""tailor against its peers on a real super-network: MobileNetV3 on the built-in digits.
+
+    .venv/bin/python benchmarks/peers/mbv3_peers.py            # every tool, budget 200, 5 seeds
+
+Objectives: top-1 accuracy on the digits validation split (max, batch-norm recalibrated per
+sub-network) and ONNX Runtime latency at batch 1 on this machine (min). Every tool measures
+through the same tailor evaluators, whose latency cache (``runs/peers/latency-cache``) gives a
+configuration the same latency whichever tool asks for it. No true front is known, so a run is
+scored by its hypervolume divided by that of the union front of all runs, between a common
+ideal point (the union's best of each objective) and reference point (chance-level error, the
+slowest latency any run measured), and by how many union-front points it found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parents[1] / "src")]
+os.environ.setdefault("TAILOR_CACHE_DIR", str(HERE.parents[1] / "runs" / "peers" / "latency-cache"))
+
+from harness import ROOT, run_all, run_tool, trace_fields  # noqa: E402
+
+DEFAULT_TOOLS = ("tailor-default", "dynast-linas", "dynast-evolutionary", "dynast-random",
+                 "optuna-nsga2", "optuna-tpe", "pymoo-nsga2", "random")
+KEY = "mobilenetv3-digits"
+CHECKPOINTS = (50, 100, 200)
+
+
+@lru_cache(maxsize=1)
+def _problem(epochs: int):
+    from tailor.problems.supernet import supernet_problem
+
+    return supernet_problem("mobilenetv3", "digits", train_dir=ROOT / "runs" / "peers" / "mobilenetv3-digits",
+                            epochs=epochs, seed=0)
+
+
+def run_item(epochs: int, tool: str, key: str, seed: int, budget: int) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    trace = run_tool(_problem(epochs), tool, budget, seed)
+    F = [[100.0 - m["accuracy"], m["latency_ms"]] for m in trace.metrics]
+    return {"tool": tool, "key": key, "seed": seed, "budget": budget, "evaluations": len(F), "F": F,
+            "configs": trace.keys, **trace_fields(trace)}
+
+
+def score(results: list[dict]) -> tuple[list[dict], dict]:
+    """HV ratio to the union front at each checkpoint, and union-front points found, per run."""
+    from tailor.search import hypervolume, hypervolume_curve, pareto_mask
+
+    allF = np.concatenate([np.asarray(r["F"]) for r in results])
+    ideal = allF.min(axis=0)
+    ref = np.array([90.0, allF[:, 1].max()])  # 10 classes: chance-level error is 90 %
+    union = np.unique(allF[pareto_mask(allF)], axis=0)
+    union_hv = hypervolume(union, ref, ideal)
+    union_set = {tuple(p) for p in union}
+    scored = []
+    for r in results:
+        F = np.asarray(r["F"])
+        curve = hypervolume_curve(F, ref, ideal) / union_hv
+        scored.append({k: v for k, v in r.items() if k not in ("F", "configs")} | {
+            "hv_ratio": {str(n): float(curve[min(n, len(curve)) - 1]) for n in CHECKPOINTS if n <= r["budget"]},
+            "union_points_found": len({tuple(p) for p in F} & union_set),
+            "hv_curve": [float(c) for c in curve[4::5]], "curve_step": 5,
+        })
+    return scored, {"ideal": ideal.tolist(), "ref": ref.tolist(), "union_front": union.tolist(),
+                    "union_hv": union_hv}
+
+
+def report(results: list[dict], json_out: Path) -> None:
+    from tailor.bench import plot_curves, timestamp
+
+    scored, reference = score(results)
+    rows = []
+    for tool in dict.fromkeys(r["tool"] for r in scored):
+        rs = [r for r in scored if r["tool"] == tool]
+        row = {"tool": tool, "seeds": len(rs)}
+        for n in CHECKPOINTS:
+            q1, med, q3 = np.percentile([r["hv_ratio"][str(n)] for r in rs], [25, 50, 75])
+            row[f"hv@{n}"], row[f"hv@{n}_q1"], row[f"hv@{n}_q3"] = float(med), float(q1), float(q3)
+        row["union_points_found"] = int(sum(r["union_points_found"] for r in rs))
+        row["overhead_ms_per_eval"] = float(np.median([r["overhead_s_per_eval"] for r in rs]) * 1000)
+        row["repeats"] = float(np.median([r["repeats"] for r in rs]))
+        rows.append(row)
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(json.dumps({"created": timestamp(), "reference": reference, "summary": rows,
+                                    "results": scored, "traces": results}, indent=1))
+    plot_curves([dict(r, tactic=r["tool"], latency_column=KEY) for r in scored], json_out.with_suffix(".png"))
+    cols = [f"hv@{n}" for n in CHECKPOINTS] + ["union_points_found", "overhead_ms_per_eval", "repeats"]
+    print(f"{'tool':>20} " + " ".join(f"{c:>12}" for c in cols))
+    for r in rows:
+        print(f"{r['tool']:>20} " + " ".join(f"{r[c]:>12.4g}" for c in cols))
+    print(f"union front: {len(reference['union_front'])} points; wrote {json_out}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS))
+    ap.add_argument("--budget", type=int, default=200)
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=None, help="super-network training epochs (default: the CLI's)")
+    ap.add_argument("--jobs", type=int, default=1, help="parallel runs (they share the cores latency is measured on)")
+    ap.add_argument("--jsonl", type=Path, default=ROOT / "runs" / "peers" / "mbv3.jsonl")
+    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "peers_mbv3.json")
+    ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.epochs is None:
+        from tailor.cli.search import DEFAULT_EPOCHS
+
+        args.epochs = DEFAULT_EPOCHS
+    if not args.worker:
+        _problem(args.epochs)  # train (or load) the super-network once, before any worker needs it
+    items = [(t, KEY, s, args.budget) for t in args.tools.split(",") if t for s in range(args.seeds)]
+    results = run_all(__file__, run_item, items, args.jsonl, args.jobs, args.worker,
+                      ["--budget", str(args.budget), "--seeds", str(args.seeds), "--epochs", str(args.epochs)],
+                      extra=(args.epochs,))
+    if not args.worker and not args.no_report:
+        report(results, args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""tailor against its peers on NAS-Bench-201: same table, same scoring, same budgets and seeds.
+
+    .venv/bin/python benchmarks/peers/nb201_peers.py                  # every tool, every column
+    .venv/bin/python benchmarks/peers/nb201_peers.py --tools optuna-gp --budget 100 --seeds 3
+
+Each (tool, latency column, seed) run appends one JSON line to ``runs/peers/nb201*.jsonl`` as
+it finishes; a rerun skips the finished ones. The summary (median and quartiles of the HV ratio
+at each budget, evaluations to 0.98 / 0.99, overhead per evaluation, repeated measurements) goes
+to ``benchmarks/results/peers_nb201.json`` with an HV-curve plot beside it. Budgets 100 and 300
+are the first 100 / 300 evaluations of each 500-evaluation run (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parents[1] / "src")]
+
+from harness import ROOT, run_all, run_tool, trace_fields  # noqa: E402
+
+from tailor.bench import nb201_scoring, plot_curves, score_trace, timestamp  # noqa: E402
+from tailor.problems.nb201 import resolve_table  # noqa: E402
+
+ACCURACY = "cifar10_test_acc"
+DEFAULT_TOOLS = ("tailor-default", "dynast-linas", "dynast-evolutionary", "dynast-random",
+                 "optuna-nsga2", "optuna-tpe", "pymoo-nsga2", "random")
+BUDGETS = ("100", "300", "500")
+
+
+def run_item(table: str, tool: str, column: str, seed: int, budget: int) -> dict:
+    problem, ideal, ref, true_hv = nb201_scoring(table, ACCURACY, column)
+    trace = run_tool(problem, tool, budget, seed)
+    F = np.array([[100.0 - m["accuracy"], m["latency_ms"]] for m in trace.metrics])
+    return {"tool": tool, "key": column, "seed": seed, **score_trace(F, ideal, ref, true_hv, budget),
+            **trace_fields(trace)}
+
+
+def summarise(results: list[dict]) -> list[dict]:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in results:
+        groups.setdefault((r["key"], r["tool"]), []).append(r)
+    rows = []
+    for (col, tool), rs in sorted(groups.items()):
+        row = {"latency_column": col, "tool": tool, "seeds": len(rs), "budget": max(r["budget"] for r in rs)}
+        for n in BUDGETS:
+            vals = [r["hv_ratio"][n] for r in rs if n in r["hv_ratio"]]
+            if vals:
+                q1, med, q3 = np.percentile(vals, [25, 50, 75])
+                row[f"hv@{n}"], row[f"hv@{n}_q1"], row[f"hv@{n}_q3"] = float(med), float(q1), float(q3)
+        for q in ("98", "99"):
+            med = float(np.median([r[f"evals_to_{q}"] or np.inf for r in rs]))
+            row[f"evals_to_{q}"] = med if np.isfinite(med) else None
+        row["overhead_ms_per_eval"] = float(np.median([r["overhead_s_per_eval"] for r in rs]) * 1000)
+        row["repeats"] = float(np.median([r["repeats"] for r in rs]))
+        rows.append(row)
+    return rows
+
+
+def report(results: list[dict], json_out: Path) -> None:
+    rows = summarise(results)
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(json.dumps({"created": timestamp(), "summary": rows, "results": results}, indent=1))
+    longest = max(r["budget"] for r in results)
+    plot_curves([dict(r, tactic=r["tool"], latency_column=r["key"]) for r in results if r["budget"] == longest],
+                json_out.with_suffix(".png"))
+    cols = ["hv@100", "hv@300", "hv@500", "evals_to_98", "evals_to_99", "overhead_ms_per_eval", "repeats"]
+    print(f"{'column':>28} {'tool':>20} " + " ".join(f"{c:>10}" for c in cols))
+    for r in rows:
+        vals = [r.get(c) for c in cols]
+        print(f"{r['latency_column']:>28} {r['tool']:>20} "
+              + " ".join(f"{v:>10.4g}" if v is not None else f"{'-':>10}" for v in vals))
+    print(f"wrote {json_out}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS))
+    ap.add_argument("--columns", default="all", help="latency columns, comma-separated, or 'all'")
+    ap.add_argument("--budget", type=int, default=500)
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--table", default=None)
+    ap.add_argument("--jsonl", type=Path, default=ROOT / "runs" / "peers" / "nb201.jsonl")
+    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "peers_nb201.json")
+    ap.add_argument("--no-report", action="store_true", help="run only; summarise later")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    table = str(resolve_table(args.table))
+    import pandas as pd
+
+    columns = ([c for c in pd.read_csv(table, nrows=1).columns if c.startswith("latency")]
+               if args.columns == "all" else args.columns.split(","))
+    items = [(t, c, s, args.budget) for t in args.tools.split(",") if t for c in columns for s in range(args.seeds)]
+    results = run_all(__file__, run_item, items, args.jsonl, args.jobs, args.worker,
+                      ["--columns", ",".join(columns), "--budget", str(args.budget), "--seeds", str(args.seeds),
+                       "--table", table], extra=(table,))
+    if not args.worker and not args.no_report:
+        report(results, args.json)
+
+
+if __name__ == "__main__":
+    main()
