@@ -135,7 +135,7 @@ def run_pymoo(problem: Problem, budget: int, seed: int, pop_size: int = 50) -> T
                 for x in np.asarray(X).round().astype(int):
                     # Past the budget a generation still has members: they get a placeholder
                     # and are never counted (the trace is cut at the budget).
-                    rows.append(meter(space.from_genes(x)) if meter.left > 0 else np.full(n_obj, np.inf))
+                    rows.append(meter(space.from_genes(x)) if meter.left > 0 else np.full(n_obj, 1e12))
                 out["F"] = np.array(rows)
 
         algorithm = NSGA2(pop_size=pop_size, sampling=IntegerRandomSampling(),
