@@ -28,12 +28,8 @@ class TailorTactic(Tactic):
     name = "tailor"
 
     def __init__(self, n_init: int | None = None, kappa: float = 1.0, batch_fraction: float = 1 / 12,
-                 enumerate_limit: int = 50_000, pool_pop: int = 100, pool_generations: int = 30,
-                 scale: str = "minmax", pool: str = "all", layers: int = 3, shared_model: bool = True,
-                 local_fraction: float = 0.0):
+                 enumerate_limit: int = 50_000, pool_pop: int = 100, pool_generations: int = 30):
         self.n_init, self.kappa, self.batch_fraction = n_init, kappa, batch_fraction
-        self.scale, self.pool, self.layers, self.shared_model = scale, pool, layers, shared_model
-        self.local_fraction = local_fraction
         self.enumerate_limit, self.pool_pop, self.pool_generations = enumerate_limit, pool_pop, pool_generations
 
     def _n_init(self, budget: int) -> int:

@@ -115,13 +115,13 @@ class ElasticBatchNorm2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bn, c = self.bn, x.shape[1]
-        factor = 0.0
-        if self.training and bn.track_running_stats:
+        factor = 0.0  # bn.training, not self.training: re-calibration switches only BN layers to train
+        if bn.training and bn.track_running_stats:
             bn.num_batches_tracked.add_(1)
             factor = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
         return F.batch_norm(
             x, bn.running_mean[:c], bn.running_var[:c], bn.weight[:c], bn.bias[:c],
-            self.training or not bn.track_running_stats, factor, bn.eps,
+            bn.training or not bn.track_running_stats, factor, bn.eps,
         )
 
     def export(self, channels: int) -> nn.BatchNorm2d:

@@ -112,6 +112,8 @@ class ElasticInvertedResidual(nn.Module):
         self.project_bn = ElasticBatchNorm2d(out_ch)
         self.act = _ACTS[act]()
         self.residual = stride == 1 and in_ch == out_ch
+        if self.residual:  # residual branch starts at zero (as resnet.py's bn3): a deep stack of
+            nn.init.zeros_(self.project_bn.bn.weight)  # blocks trains from the first steps
         self.active_kernel = max(args.kernel_sizes)
         self.active_expand = max(self.expand_ratios)
 
