@@ -108,3 +108,22 @@ def test_bench_writes_json_and_plot(synthetic_table, tmp_path):
 def test_module_entry_point_prints_help():
     res = subprocess.run([sys.executable, "-m", "tailor", "--help"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "search" in res.stdout and "bench" in res.stdout
+
+
+def test_bad_supernet_inputs_are_one_line_and_exit_2(tmp_path, capsys):
+    """Unknown backend, missing data path, image folder with no classes, corrupt checkpoint."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "last.pt").write_bytes(b"not a checkpoint")
+    cases = [
+        (["search", "--supernet", "mobilenetv3", "--backend", "tvm"], "backend: unknown backend 'tvm'"),
+        (["search", "--supernet", "mobilenetv3", "--data", str(tmp_path / "none")], "data: path not found"),
+        (["search", "--supernet", "resnet", "--data", str(tmp_path / "empty")],
+         "data: image folder has no class folders"),
+        (["train", "--out", str(tmp_path / "ck"), "--epochs", "1"], "checkpoint: cannot read"),
+    ]
+    for args, message in cases:
+        assert run(*args) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("tailor: error: ") and message in err, err
+        assert len(err.splitlines()) == 1 and "Traceback" not in err

@@ -117,8 +117,9 @@ def _build_problem(problem, supernet, data, epochs, table, accuracy_column, late
         raise ConfigError("supernet", "the supernet problem needs --supernet NAME", list_supernets())
     if supernet not in list_supernets():
         raise ConfigError("supernet", f"unknown name {supernet!r}", list_supernets())
-    if data != "digits" and not Path(data).is_dir():
-        raise ConfigError("data", f"not 'digits' and not a folder: {data}")
+    from tailor.train.data import check_data
+
+    check_data(data)
     with progress() as bar:
         task = bar.add_task(f"train {supernet}", total=epochs, status="")
         problem_obj = supernet_problem(

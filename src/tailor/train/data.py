@@ -134,14 +134,14 @@ def _channels(root: Path, classes: tuple[str, ...]) -> int:
     return 1
 
 
-def load_image_folder(path: str | Path, val_fraction: float = 0.2, seed: int = 0, image_size: int = 32) -> DataSplit:
+def image_folder_layout(path: str | Path) -> tuple[Path, tuple[str, ...], bool]:
+    """(training root, class names, has train/val splits); checks the layout without reading
+    images, so a CLI can refuse a bad folder before it starts any progress bar."""
     root = Path(path)
     if not root.exists():
         raise ConfigError("data", f"path not found: {root}", "digits or an image folder")
     if not root.is_dir():
         raise ConfigError("data", f"not a folder: {root}", "digits or an image folder")
-    if not isinstance(image_size, int) or image_size < 1:
-        raise ConfigError("image_size", f"must be a positive integer, got {image_size!r}")
     has_splits = (root / "train").is_dir() and (root / "val").is_dir()
     train_root = root / "train" if has_splits else root
     classes = tuple(p.name for p in _class_dirs(train_root))
@@ -153,6 +153,20 @@ def load_image_folder(path: str | Path, val_fraction: float = 0.2, seed: int = 0
         )
     if len(classes) < 2:
         raise ConfigError("data", f"image folder has one class only ({classes[0]!r}): need >= 2")
+    return train_root, classes, has_splits
+
+
+def check_data(spec: str) -> None:
+    """Refuses a data argument that is neither ``digits`` nor a well-formed image folder."""
+    if spec != "digits":
+        image_folder_layout(spec)
+
+
+def load_image_folder(path: str | Path, val_fraction: float = 0.2, seed: int = 0, image_size: int = 32) -> DataSplit:
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ConfigError("image_size", f"must be a positive integer, got {image_size!r}")
+    train_root, classes, has_splits = image_folder_layout(path)
+    root = Path(path)
     channels = _channels(train_root, classes)
     x, y = _read_folder(train_root, classes, image_size, channels)
     if not has_splits:
