@@ -86,6 +86,22 @@ class GBTPredictor(_Standardised):
         return self._m.predict(X), None
 
 
+def _adam_step(params: list[torch.Tensor], grads: list[torch.Tensor], exp_avgs: list[torch.Tensor],
+               exp_avg_sqs: list[torch.Tensor], t: int, lr: float, weight_decay: float,
+               beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+    """``torch.optim.Adam(foreach=True)``'s step, op for op (same numbers), without the
+    optimiser's per-step dispatch and the one-time ``torch._dynamo`` import its constructor
+    triggers: together a third of the default tactic's search overhead on NB201."""
+    grads = torch._foreach_add(grads, params, alpha=weight_decay)
+    torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+    torch._foreach_mul_(exp_avg_sqs, beta2)
+    torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
+    denom = torch._foreach_sqrt(exp_avg_sqs)
+    torch._foreach_div_(denom, (1 - beta2**t) ** 0.5)
+    torch._foreach_add_(denom, eps)
+    torch._foreach_addcdiv_(params, exp_avgs, denom, (lr / (1 - beta1**t)) * -1)
+
+
 class MLPEnsemblePredictor(_Standardised):
     """``members`` two-layer MLPs on bootstrap resamples, trained at once as batched matmuls.
 
@@ -119,14 +135,14 @@ class MLPEnsemblePredictor(_Standardised):
             (torch.randn(E, H, m, generator=g) * (1.0 / H) ** 0.5).requires_grad_(),
             torch.zeros(E, 1, m, requires_grad=True),
         ]
-        opt = torch.optim.Adam(self._params, lr=self.lr, weight_decay=self.weight_decay, foreach=True)
-        with torch.enable_grad():
-            for _ in range(self.steps):
-                opt.zero_grad(set_to_none=True)
+        moments = [torch.zeros_like(p) for p in self._params], [torch.zeros_like(p) for p in self._params]
+        for t in range(1, self.steps + 1):
+            with torch.enable_grad():
                 pred = self._forward(Xt)  # (E, n, m)
                 loss = ((pred - zt) ** 2 * w[:, :, None]).sum() / (w.sum() * m)
-                loss.backward()
-                opt.step()
+                grads = torch.autograd.grad(loss, self._params)
+            with torch.no_grad():
+                _adam_step(self._params, list(grads), *moments, t, self.lr, self.weight_decay)
 
     def _forward(self, Xt: torch.Tensor) -> torch.Tensor:
         W1, b1, W2, b2 = self._params
