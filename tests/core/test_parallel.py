@@ -14,7 +14,7 @@ import pytest
 
 from tailor.errors import ConfigError
 from tailor.problems.nb201 import NB201_OPS, arch_string
-from tailor.testing import toy_problem
+from tailor.testing import interrupted_toy_problem, toy_problem
 from tailor.testing.toy import ToyEvaluator
 
 COMPLETE, FAIL, WAITING = "COMPLETE", "FAIL", "WAITING"
@@ -76,17 +76,7 @@ def test_resume_after_out_of_order_commits_matches_an_uninterrupted_run(tmp_path
     reference = make_study(toy_problem(), "evolutionary", seed=1)
     reference.optimize(40)
     path = str(tmp_path / "s.db")
-    problem = toy_problem()
-    calls = {"n": 0}
-    evaluate = problem.evaluators[0].evaluate
-
-    def dying(configs):
-        calls["n"] += 1
-        if calls["n"] == 27:  # mid-batch
-            raise KeyboardInterrupt
-        return evaluate(configs)
-
-    problem.evaluators[0].evaluate = dying
+    problem = interrupted_toy_problem(27)  # mid-batch
     with pytest.raises(KeyboardInterrupt):
         make_study(problem, "evolutionary", path, seed=1).optimize(40)
     from tailor.store import open_store
@@ -106,17 +96,7 @@ def test_resume_after_out_of_order_commits_matches_an_uninterrupted_run(tmp_path
 
 def test_a_study_object_resumes_in_memory_after_an_interrupt():
     reference = outcome(_run_plain("evolutionary", 40, seed=2))
-    problem = toy_problem()
-    evaluate, calls = problem.evaluators[0].evaluate, {"n": 0}
-
-    def once_dying(configs):
-        calls["n"] += 1
-        if calls["n"] == 15:
-            raise KeyboardInterrupt
-        return evaluate(configs)
-
-    problem.evaluators[0].evaluate = once_dying
-    study = make_study(problem, "evolutionary", seed=2)
+    study = make_study(interrupted_toy_problem(15), "evolutionary", seed=2)
     with pytest.raises(KeyboardInterrupt):
         study.optimize(40)
     assert study.n_finished == 14

@@ -5,7 +5,7 @@ from tailor.errors import ConfigError, UnknownNameError
 from tailor.search import TACTICS, make_tactic
 from tailor.store import COMPLETE, FAIL, open_store
 from tailor.study import Study
-from tailor.testing import toy_problem
+from tailor.testing import interrupted_toy_problem, toy_problem
 
 FAST = {
     "random": "random",
@@ -54,17 +54,7 @@ def test_same_seed_same_search_other_seed_other_search(spec):
 def test_interrupted_study_resumes_to_the_uninterrupted_result(spec, tmp_path):
     reference = [(t.key, t.metrics) for t in _run(spec, budget=60, seed=1).trials()]
     path = str(tmp_path / "s.db")
-    problem = toy_problem()
-    calls = {"n": 0}
-    evaluate = problem.evaluators[0].evaluate
-
-    def dying(configs):
-        calls["n"] += 1
-        if calls["n"] == 27:  # mid-batch for every tactic
-            raise KeyboardInterrupt
-        return evaluate(configs)
-
-    problem.evaluators[0].evaluate = dying
+    problem = interrupted_toy_problem(27)  # mid-batch for every tactic
     with pytest.raises(KeyboardInterrupt):
         Study(problem, _make(spec), open_store(path), seed=1).optimize(60)
     assert len(open_store(path).trials(1, [COMPLETE])) == 26

@@ -1,5 +1,5 @@
 """Test helpers shipped with the package: a toy problem with analytic objectives."""
 
-from tailor.testing.toy import ToyEvaluator, toy_problem
+from tailor.testing.toy import ToyEvaluator, interrupted_toy_problem, toy_problem
 
-__all__ = ["ToyEvaluator", "toy_problem"]
+__all__ = ["ToyEvaluator", "interrupted_toy_problem", "toy_problem"]

@@ -47,3 +47,20 @@ def toy_problem(n_genes: int = 6, k: int = 4, delay_s: float = 0.0,
         objectives=[Objective("error", "min"), Objective("size", "min")],
         settings={"problem": "toy", "n_genes": n_genes, "k": k},
     )
+
+
+def interrupted_toy_problem(at_call: int, **kwargs) -> Problem:
+    """``toy_problem`` whose evaluator raises ``KeyboardInterrupt`` on its ``at_call``-th call (1-based),
+    as Ctrl-C or a kill would mid-study: the calls before it finish and are committed."""
+    problem = toy_problem(**kwargs)
+    evaluator = problem.evaluators[0]
+    evaluate, calls = evaluator.evaluate, [0]
+
+    def dying(configs):
+        calls[0] += 1
+        if calls[0] == at_call:
+            raise KeyboardInterrupt
+        return evaluate(configs)
+
+    evaluator.evaluate = dying
+    return problem
