@@ -36,8 +36,13 @@ CHECKPOINTS = (50, 100, 200)
 
 @lru_cache(maxsize=1)
 def _problem(epochs: int):
+    from tailor.measure import machine
     from tailor.problems.supernet import supernet_problem
 
+    # DyNAS-T's venv runs torch 2.14.1, tailor's 2.13.0; both export the same TorchScript ONNX graph
+    # and run it on the same ONNX Runtime, so one latency cache serves both (one latency per config)
+    info = {k: v for k, v in machine.machine_info().items() if k != "torch"}
+    machine.machine_info = lambda: info
     return supernet_problem("mobilenetv3", "digits", train_dir=ROOT / "runs" / "peers" / "mobilenetv3-digits",
                             epochs=epochs, seed=0)
 
@@ -83,7 +88,7 @@ def report(results: list[dict], json_out: Path) -> None:
     for tool in dict.fromkeys(r["tool"] for r in scored):
         rs = [r for r in scored if r["tool"] == tool]
         row = {"tool": tool, "seeds": len(rs)}
-        for n in CHECKPOINTS:
+        for n in (n for n in CHECKPOINTS if all(str(n) in r["hv_ratio"] for r in rs)):
             q1, med, q3 = np.percentile([r["hv_ratio"][str(n)] for r in rs], [25, 50, 75])
             row[f"hv@{n}"], row[f"hv@{n}_q1"], row[f"hv@{n}_q3"] = float(med), float(q1), float(q3)
         row["union_points_found"] = int(sum(r["union_points_found"] for r in rs))
@@ -97,7 +102,7 @@ def report(results: list[dict], json_out: Path) -> None:
     cols = [f"hv@{n}" for n in CHECKPOINTS] + ["union_points_found", "overhead_ms_per_eval", "repeats"]
     print(f"{'tool':>20} " + " ".join(f"{c:>12}" for c in cols))
     for r in rows:
-        print(f"{r['tool']:>20} " + " ".join(f"{r[c]:>12.4g}" for c in cols))
+        print(f"{r['tool']:>20} " + " ".join(f"{r[c]:>12.4g}" if c in r else f"{'-':>12}" for c in cols))
     print(f"union front: {len(reference['union_front'])} points; wrote {json_out}")
 
 
@@ -106,7 +111,7 @@ def main() -> None:
     ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS))
     ap.add_argument("--budget", type=int, default=200)
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--epochs", type=int, default=None, help="super-network training epochs (default: the CLI's)")
+    ap.add_argument("--epochs", type=int, default=None, help="super-network training epochs (default: tailor search's)")
     ap.add_argument("--jobs", type=int, default=1, help="parallel runs (they share the cores latency is measured on)")
     ap.add_argument("--jsonl", type=Path, default=ROOT / "runs" / "peers" / "mbv3.jsonl")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "peers_mbv3.json")
@@ -114,9 +119,11 @@ def main() -> None:
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.epochs is None:
-        from tailor.cli.search import DEFAULT_EPOCHS
+        import inspect
 
-        args.epochs = DEFAULT_EPOCHS
+        from tailor.problems.supernet import supernet_problem
+
+        args.epochs = inspect.signature(supernet_problem).parameters["epochs"].default
     if not args.worker:
         _problem(args.epochs)  # train (or load) the super-network once, before any worker needs it
     items = [(t, KEY, s, args.budget) for t in args.tools.split(",") if t for s in range(args.seeds)]

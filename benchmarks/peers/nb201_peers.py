@@ -75,7 +75,28 @@ def report(results: list[dict], json_out: Path) -> None:
         vals = [r.get(c) for c in cols]
         print(f"{r['latency_column']:>28} {r['tool']:>20} "
               + " ".join(f"{v:>10.4g}" if v is not None else f"{'-':>10}" for v in vals))
-    print(f"wrote {json_out}")
+    json_out.with_suffix(".md").write_text(markdown(rows))
+    print(f"wrote {json_out} and its .png and .md")
+
+
+def _fmt(row: dict, n: str) -> str:
+    if f"hv@{n}" not in row:
+        return "-"
+    return f"{row[f'hv@{n}']:.4f} ({row[f'hv@{n}_q1']:.3f}-{row[f'hv@{n}_q3']:.3f})"
+
+
+def markdown(rows: list[dict]) -> str:
+    """One table per latency column: median (quartiles) HV ratio, evaluations to 0.98 / 0.99."""
+    out = []
+    for col in dict.fromkeys(r["latency_column"] for r in rows):
+        out += [f"**{col}**", "", "| tool | seeds | HV@100 | HV@300 | HV@500 | evals to 0.98 | evals to 0.99 "
+                "| overhead ms/eval | repeats |", "|---|---:|---|---|---|---:|---:|---:|---:|"]
+        for r in sorted((r for r in rows if r["latency_column"] == col), key=lambda r: -r.get("hv@100", 0)):
+            reach = [f"{r[f'evals_to_{q}']:.0f}" if r[f"evals_to_{q}"] else f"> {r['budget']}" for q in ("98", "99")]
+            out.append(f"| {r['tool']} | {r['seeds']} | {_fmt(r, '100')} | {_fmt(r, '300')} | {_fmt(r, '500')} | "
+                       f"{reach[0]} | {reach[1]} | {r['overhead_ms_per_eval']:.1f} | {r['repeats']:.0f} |")
+        out.append("")
+    return "\n".join(out)
 
 
 def main() -> None:
