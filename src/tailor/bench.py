@@ -137,7 +137,8 @@ def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def plot_curves(results: Sequence[dict[str, Any]], path: Path) -> None:
+def plot_curves(results: Sequence[dict[str, Any]], path: Path, ylabel: str = "HV / true HV",
+                ylim: tuple[float, float] = (0.8, 1.0)) -> None:
     """Median HV ratio against evaluations, one panel per latency column, one line per tactic."""
     import matplotlib
 
@@ -160,10 +161,10 @@ def plot_curves(results: Sequence[dict[str, Any]], path: Path) -> None:
             ax.plot(x, np.median(C, 0), label=t, color=f"C{i}")
             ax.fill_between(x, np.percentile(C, 25, 0), np.percentile(C, 75, 0), color=f"C{i}", alpha=0.15)
         ax.axhline(0.99, color="k", lw=0.6, ls=":")
-        ax.set_ylim(0.8, 1.0)
+        ax.set_ylim(*ylim)
         ax.set_title(col.replace("latency_ms_", ""), fontsize=9)
         ax.set_xlabel("evaluations")
-        ax.set_ylabel("HV / true HV")
+        ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     for ax in axes.ravel()[len(cols):]:
         ax.axis("off")
