@@ -106,14 +106,14 @@ def evaluate(
     supernet.activate(config)
     shape = tuple(supernet.example_input(1, config).shape[1:])
     x = fit_to_input(x, shape)
-    batches = lambda: zip(torch.split(x, batch_size), torch.split(y, batch_size), strict=True)  # noqa: E731
+    batches = list(zip(torch.split(x, batch_size), torch.split(y, batch_size), strict=True))
     if calib is None:
-        return top1(supernet, batches())
+        return top1(supernet, batches)
     saved = {k: v.clone() for k, v in supernet.state_dict().items() if "running_" in k or "num_batches_tracked" in k}
     try:
         calib = fit_to_input(calib, shape)
         recalibrate_batchnorm(supernet, ((b, None) for b in torch.split(calib, 64)), n_batches=len(calib))
-        return top1(supernet, batches())
+        return top1(supernet, batches)
     finally:
         supernet.load_state_dict(saved, strict=False)
 
