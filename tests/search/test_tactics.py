@@ -105,3 +105,17 @@ def test_budget_must_be_positive():
     study = Study(toy_problem(), make_tactic("random"), open_store("sqlite://"))
     with pytest.raises(ConfigError, match="budget"):
         study.optimize(0)
+
+
+def test_robust_scale_keeps_outliers_from_setting_the_scale():
+    from tailor.search.tailored import robust_scale
+
+    rng = np.random.default_rng(0)
+    F = np.column_stack([rng.uniform(5, 15, 60), rng.uniform(1, 30, 60)])
+    F[:3, 0] = 90.0  # three degenerate sub-networks, far worse in the first objective
+    Fn = robust_scale(F)
+    body = Fn[3:, 0]
+    assert body.min() == 0.0 and 0.5 < body.max() <= 1.0  # min-max scaling would squeeze them into [0, 0.12]
+    assert np.all(Fn[:3, 0] > 5)  # the outliers stay worst, beyond the fence
+    np.testing.assert_allclose(Fn[:, 1], (F[:, 1] - F[:, 1].min()) / np.ptp(F[:, 1]))  # no outliers: min-max
+    assert np.all(robust_scale(np.ones((4, 2))) == 0.0)  # a constant column does not divide by zero

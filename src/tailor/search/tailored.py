@@ -6,8 +6,13 @@ changes that make each real evaluation count more:
    exhaustively; otherwise a MOEA run on the predictors plus mutations of the measured front.
 2. One MLP ensemble predicts every objective (one fit per batch); its spread is an uncertainty,
    and candidates are scored by the hypervolume they would add at an optimistic
-   (mean - kappa * std) estimate, in objectives scaled to [0, 1] over what was measured.
-3. Batches are small and picked greedily (each pick's predicted point joins the front before the
+   (mean - kappa * std) estimate.
+3. Objectives are scaled robustly (``robust_scale``): 0 at the best measured value, 1 at the
+   upper Tukey fence of what was measured, and the predictor's targets are clipped at
+   ``clip``. A few degenerate sub-networks (a disconnected cell at 10 % accuracy) would
+   otherwise stretch the scale until the accuracy differences that decide the front are a
+   tenth of it, and dominate the predictor's squared error.
+4. Batches are small and picked greedily (each pick's predicted point joins the front before the
    next pick), so one batch spreads along the front instead of piling onto one spot.
 """
 
@@ -28,8 +33,10 @@ class TailorTactic(Tactic):
     name = "tailor"
 
     def __init__(self, n_init: int | None = None, kappa: float = 1.0, batch_fraction: float = 1 / 12,
-                 enumerate_limit: int = 50_000, pool_pop: int = 100, pool_generations: int = 30):
+                 enumerate_limit: int = 50_000, pool_pop: int = 100, pool_generations: int = 30,
+                 fence: float = 1.5, clip: float = 1.2):
         self.n_init, self.kappa, self.batch_fraction = n_init, kappa, batch_fraction
+        self.fence, self.clip = fence, clip
         self.enumerate_limit, self.pool_pop, self.pool_generations = enumerate_limit, pool_pop, pool_generations
 
     def _n_init(self, budget: int) -> int:
@@ -45,11 +52,10 @@ class TailorTactic(Tactic):
         empty = np.empty((0, self.space.n_genes), dtype=np.int64)
         if len(history) < 5:
             return fill_unseen(history, empty, n, rng)
-        lo, hi = history.F.min(axis=0), history.F.max(axis=0)
-        Fn = (history.F - lo) / np.where(hi > lo, hi - lo, 1.0)
+        Fn = robust_scale(history.F, self.fence)
         X = self.space.encode_genes(history.genes, "features")
         seed = int(rng.integers(2**31))
-        model = MLPEnsemblePredictor(seed=seed).fit(X, Fn)  # one fit, all objectives
+        model = MLPEnsemblePredictor(seed=seed).fit(X, np.minimum(Fn, self.clip))  # one fit, all objectives
 
         def predict(genes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return model.predict(self.space.encode_genes(genes, "features"))
@@ -86,4 +92,14 @@ class TailorTactic(Tactic):
 
     def describe(self) -> dict:
         return {"tactic": self.name, "kappa": self.kappa, "n_init": self.n_init,
-                "batch_fraction": self.batch_fraction}
+                "batch_fraction": self.batch_fraction, "fence": self.fence, "clip": self.clip}
+
+
+def robust_scale(F: np.ndarray, fence: float = 1.5) -> np.ndarray:
+    """Each column scaled to 0 at its minimum and 1 at its upper Tukey fence, Q3 + fence * IQR
+    (or its maximum, if lower). Values beyond the fence land above 1: outliers in the bad
+    direction keep their order but no longer set the scale."""
+    lo, hi = F.min(axis=0), F.max(axis=0)
+    q1, q3 = np.percentile(F, [25, 75], axis=0)
+    hi = np.minimum(hi, q3 + fence * (q3 - q1))
+    return (F - lo) / np.where(hi > lo, hi - lo, 1.0)
