@@ -50,10 +50,10 @@ def _grad_norms(groups: list[list[nn.Parameter]]) -> list[float | None]:
     out: list[float | None] = [None] * len(groups)
     if not flat:
         return out
-    norms = torch.stack(torch._foreach_norm(flat)).double().pow(2).tolist()
+    norms = torch.stack(torch._foreach_norm(flat)).tolist()  # one tensor op, then plain floats
     sums = [0.0] * len(groups)
-    for i, sq in zip(owner, norms, strict=True):
-        sums[i] += sq
+    for i, norm in zip(owner, norms, strict=True):
+        sums[i] += norm * norm
         out[i] = 0.0
     return [None if o is None else float(np.sqrt(s)) for o, s in zip(out, sums, strict=True)]
 
@@ -176,6 +176,7 @@ class PadaPathSampler(PathSampler):
         # scores[g, v]: NaN = never observed (also the padding beyond a gene's cardinality)
         self.scores = np.full((space.n_genes, self.k_max), np.nan)
         self._valid = np.arange(self.k_max)[None, :] < self.card[:, None]
+        self._uniform = self._valid / self.card[:, None]
         self._groups: list[list[list[nn.Parameter]]] | None = None
         self._supernet_id: int | None = None
         self._planned: tuple[Config, np.ndarray] | None = None
@@ -186,16 +187,17 @@ class PadaPathSampler(PathSampler):
 
     def probabilities(self) -> np.ndarray:
         """(n_genes, k_max) matrix; row g sums to 1 over its first ``card[g]`` columns."""
-        tau, valid, k = self.tau, self._valid, self.card[:, None]
         seen = ~np.isnan(self.scores)  # padding is NaN, so seen implies valid
+        filled = np.where(seen, self.scores, 0.0)
         count = seen.sum(axis=1, keepdims=True)
-        mean = np.where(seen, self.scores, 0.0).sum(axis=1, keepdims=True) / np.maximum(count, 1)
-        mean = np.where(count > 0, mean, 1.0)  # nothing observed yet: all equal
-        filled = np.where(seen, self.scores, np.where(valid, mean, 0.0))
+        # a candidate not observed yet gets its gene's mean score (1 where nothing is observed)
+        mean = np.where(count > 0, filled.sum(axis=1, keepdims=True) / np.maximum(count, 1), 1.0)
+        filled += (self._valid & ~seen) * mean
         total = filled.sum(axis=1, keepdims=True)
-        uniform = valid / k
-        q = np.where(total > 0, filled / np.where(total > 0, total, 1.0), uniform)
-        return self.floor * uniform + (1.0 - self.floor) * ((1.0 - tau) * uniform + tau * q)
+        q = np.divide(filled, total, out=self._uniform.copy(), where=total > 0)
+        # floor * u + (1 - floor) * ((1 - tau) * u + tau * q), as one mix of u and q
+        w = (1.0 - self.floor) * self.tau
+        return (1.0 - w) * self._uniform + w * q
 
     def plan(self, rng: np.random.Generator) -> list[Config]:
         probs = self.probabilities()
