@@ -119,3 +119,4 @@ def test_robust_scale_keeps_outliers_from_setting_the_scale():
     assert np.all(Fn[:3, 0] > 5)  # the outliers stay worst, beyond the fence
     np.testing.assert_allclose(Fn[:, 1], (F[:, 1] - F[:, 1].min()) / np.ptp(F[:, 1]))  # no outliers: min-max
     assert np.all(robust_scale(np.ones((4, 2))) == 0.0)  # a constant column does not divide by zero
+    np.testing.assert_allclose(robust_scale(F, fence=None), (F - F.min(0)) / np.ptp(F, axis=0))  # min-max

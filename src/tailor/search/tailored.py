@@ -34,7 +34,7 @@ class TailorTactic(Tactic):
 
     def __init__(self, n_init: int | None = None, kappa: float = 1.0, batch_fraction: float = 1 / 12,
                  enumerate_limit: int = 50_000, pool_pop: int = 100, pool_generations: int = 30,
-                 fence: float = 1.5, clip: float = 1.2):
+                 fence: float | None = 1.5, clip: float | None = 1.2):
         self.n_init, self.kappa, self.batch_fraction = n_init, kappa, batch_fraction
         self.fence, self.clip = fence, clip
         self.enumerate_limit, self.pool_pop, self.pool_generations = enumerate_limit, pool_pop, pool_generations
@@ -55,7 +55,8 @@ class TailorTactic(Tactic):
         Fn = robust_scale(history.F, self.fence)
         X = self.space.encode_genes(history.genes, "features")
         seed = int(rng.integers(2**31))
-        model = MLPEnsemblePredictor(seed=seed).fit(X, np.minimum(Fn, self.clip))  # one fit, all objectives
+        targets = Fn if self.clip is None else np.minimum(Fn, self.clip)
+        model = MLPEnsemblePredictor(seed=seed).fit(X, targets)  # one fit, all objectives
 
         def predict(genes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return model.predict(self.space.encode_genes(genes, "features"))
@@ -95,11 +96,12 @@ class TailorTactic(Tactic):
                 "batch_fraction": self.batch_fraction, "fence": self.fence, "clip": self.clip}
 
 
-def robust_scale(F: np.ndarray, fence: float = 1.5) -> np.ndarray:
+def robust_scale(F: np.ndarray, fence: float | None = 1.5) -> np.ndarray:
     """Each column scaled to 0 at its minimum and 1 at its upper Tukey fence, Q3 + fence * IQR
     (or its maximum, if lower). Values beyond the fence land above 1: outliers in the bad
-    direction keep their order but no longer set the scale."""
+    direction keep their order but no longer set the scale. ``fence=None``: min-max scaling."""
     lo, hi = F.min(axis=0), F.max(axis=0)
-    q1, q3 = np.percentile(F, [25, 75], axis=0)
-    hi = np.minimum(hi, q3 + fence * (q3 - q1))
+    if fence is not None:
+        q1, q3 = np.percentile(F, [25, 75], axis=0)
+        hi = np.minimum(hi, q3 + fence * (q3 - q1))
     return (F - lo) / np.where(hi > lo, hi - lo, 1.0)
