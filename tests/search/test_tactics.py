@@ -120,3 +120,5 @@ def test_robust_scale_keeps_outliers_from_setting_the_scale():
     np.testing.assert_allclose(Fn[:, 1], (F[:, 1] - F[:, 1].min()) / np.ptp(F[:, 1]))  # no outliers: min-max
     assert np.all(robust_scale(np.ones((4, 2))) == 0.0)  # a constant column does not divide by zero
     np.testing.assert_allclose(robust_scale(F, fence=None), (F - F.min(0)) / np.ptp(F, axis=0))  # min-max
+    tied = np.r_[np.zeros(9), 0.02]  # a saturated metric: the fence collapses onto the minimum
+    np.testing.assert_allclose(robust_scale(tied[:, None])[:, 0], tied / 0.02)  # scaled by the maximum instead

@@ -1,6 +1,6 @@
 """tailor's default tactic: predictor-guided batches chosen by hypervolume improvement.
 
-The LINAS idea (measure, fit predictors, search on them, measure the most promising) with three
+The LINAS idea (measure, fit predictors, search on them, measure the most promising) with four
 changes that make each real evaluation count more:
 1. The candidate pool is every unseen configuration when the space is small enough to predict
    exhaustively; otherwise a MOEA run on the predictors plus mutations of the measured front.
@@ -103,5 +103,7 @@ def robust_scale(F: np.ndarray, fence: float | None = 1.5) -> np.ndarray:
     lo, hi = F.min(axis=0), F.max(axis=0)
     if fence is not None:
         q1, q3 = np.percentile(F, [25, 75], axis=0)
-        hi = np.minimum(hi, q3 + fence * (q3 - q1))
+        fenced = q3 + fence * (q3 - q1)
+        # most values tied at the minimum collapse the fence onto it: keep the maximum then
+        hi = np.where(fenced > lo, np.minimum(hi, fenced), hi)
     return (F - lo) / np.where(hi > lo, hi - lo, 1.0)
