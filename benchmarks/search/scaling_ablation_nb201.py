@@ -2,7 +2,7 @@
 
 ``robust``: the default (objectives scaled to the upper Tukey fence, predictor targets clipped
 at 1.2). ``min-max``: the tactic as it was before (scaled to the measured range, no clipping),
-i.e. ``TailorTactic(fence=None, clip=None)``. Same seeds, budget and scoring as ``tailor bench``.
+i.e. ``TailorTactic(fence=None, clip=None)``. Same runs and scoring as ``tailor bench``.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/scaling_ablation_nb201.py [--seeds 10 --jobs 2]
 """
@@ -14,25 +14,18 @@ import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from tailor.bench import nb201_scoring, score_trace, timestamp
+from tailor.bench import run_one, summarise, timestamp
 from tailor.problems.nb201 import resolve_table
 from tailor.search import TailorTactic
-from tailor.store import open_store
-from tailor.study import Study
 
 VARIANTS = {"robust": {}, "min-max": {"fence": None, "clip": None}}
 OUT = Path(__file__).resolve().parents[1] / "results" / "scaling_ablation_nb201.json"
 
 
 def run(table: str, column: str, variant: str, seed: int, budget: int) -> dict:
-    problem, ideal, ref, true_hv = nb201_scoring(table, "cifar10_test_acc", column)
-    study = Study(problem, TailorTactic(**VARIANTS[variant]), open_store("sqlite://"), name="ablation", seed=seed)
-    study.optimize(budget)
-    F = np.array([[100.0 - t.metrics["accuracy"], t.metrics["latency_ms"]] for t in study.trials()])
-    return {"variant": variant, "latency_column": column, "seed": seed, **score_trace(F, ideal, ref, true_hv, budget)}
+    return run_one(table, "cifar10_test_acc", column, TailorTactic(**VARIANTS[variant]), budget, seed, label=variant)
 
 
 def main() -> None:
@@ -46,18 +39,12 @@ def main() -> None:
     work = [(table, c, v, s, args.budget) for c in columns for v in VARIANTS for s in range(args.seeds)]
     with ProcessPoolExecutor(args.jobs) as pool:
         results = list(pool.map(run, *zip(*work, strict=True)))
-    rows = []
+    rows = summarise(results)
     print(f"{'column':28} {'variant':8} {'HV@100':>7} {'HV@300':>7} {'HV@500':>7} {'to 0.98':>7}")
-    for c in columns:
-        for v in VARIANTS:
-            rs = [r for r in results if r["latency_column"] == c and r["variant"] == v]
-            row = {"latency_column": c, "variant": v, "seeds": len(rs),
-                   **{f"hv@{n}": float(np.median([r["hv_ratio"][n] for r in rs])) for n in ("100", "300", "500")},
-                   "evals_to_98": float(np.median([r["evals_to_98"] or np.inf for r in rs]))}
-            reach = f"{row['evals_to_98']:7.0f}" if np.isfinite(row["evals_to_98"]) else f"{'-':>7}"
-            row["evals_to_98"] = row["evals_to_98"] if np.isfinite(row["evals_to_98"]) else None
-            rows.append(row)
-            print(f"{c:28} {v:8} {row['hv@100']:7.4f} {row['hv@300']:7.4f} {row['hv@500']:7.4f} {reach}")
+    for r in rows:
+        reach = f"{r['evals_to_98']:7.0f}" if r["evals_to_98"] else f"{'-':>7}"
+        print(f"{r['latency_column']:28} {r['tactic']:8} {r['hv@100']:7.4f} {r['hv@300']:7.4f} {r['hv@500']:7.4f} "
+              f"{reach}")
     OUT.write_text(json.dumps({"created": timestamp(), "summary": rows, "results": results}, indent=1))
     print(f"wrote {OUT}")
 

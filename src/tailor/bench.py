@@ -19,7 +19,7 @@ import numpy as np
 
 from tailor.errors import ConfigError
 from tailor.problems import nb201_problem
-from tailor.search import hypervolume, hypervolume_curve, make_tactic
+from tailor.search import Tactic, hypervolume, hypervolume_curve, make_tactic
 from tailor.store import open_store
 from tailor.study import Study
 
@@ -68,15 +68,18 @@ def nb201_scoring(table: str, accuracy_column: str, latency_column: str):
 
 
 def run_one(
-    table: str, accuracy_column: str, latency_column: str, tactic: str, budget: int, seed: int
+    table: str, accuracy_column: str, latency_column: str, tactic: str | Tactic, budget: int, seed: int,
+    label: str | None = None,
 ) -> dict[str, Any]:
-    """One seeded run of one tactic on one latency column, scored against the true front."""
+    """One seeded run of one tactic (a name, or a configured ``Tactic`` for ablations) on one
+    latency column, scored against the true front; ``label`` names it in the results."""
     problem, ideal, ref, true_hv = nb201_scoring(table, accuracy_column, latency_column)
-    study = Study(problem, make_tactic(tactic), open_store("sqlite://"), name="bench", seed=seed)
+    tactic_obj = make_tactic(tactic) if isinstance(tactic, str) else tactic
+    study = Study(problem, tactic_obj, open_store("sqlite://"), name="bench", seed=seed)
     stats = study.optimize(budget)
     F = np.array([[100.0 - t.metrics["accuracy"], t.metrics["latency_ms"]] for t in study.trials()])
     return {
-        "tactic": tactic,
+        "tactic": label or (tactic if isinstance(tactic, str) else tactic.name),
         "accuracy_column": accuracy_column,
         "latency_column": latency_column,
         "seed": seed,
