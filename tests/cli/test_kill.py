@@ -20,9 +20,14 @@ Study(toy_problem(delay_s=float(sys.argv[2])), make_tactic("tailor"), open_store
 
 
 def _complete(db: str) -> list[tuple]:
+    """Finished trials so far; none while the child has created the file but not yet its schema."""
     con = sqlite3.connect(db)
     try:
         return con.execute("select config_key, metrics from trials where state='COMPLETE' order by number").fetchall()
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err):
+            return []
+        raise
     finally:
         con.close()
 
