@@ -10,7 +10,8 @@ Space: the NAS-Bench-201-shaped cell with 3 nodes (3 edges x 5 ops = 125 archite
    super-network with the same epochs, batch size and optimiser, then evaluate every
    architecture with inherited weights on the validation split.
 3. Report Kendall tau, Spearman rho, top-5 overlap (of the true top 5, how many are in the
-   predicted top 5), the gradient-variance estimate (mean over epochs) and time per step.
+   predicted top 5), gradient variance (in-run, and probed at frozen weights at the start of
+   each epoch, against SPOS's draws at the same weights) and time per step.
 
 Run:  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ranking/run.py
 Writes benchmarks/results/ranking.json and benchmarks/results/ranking.png, prints a table.
@@ -116,6 +117,7 @@ def run_sampler(args, data, configs, truth: np.ndarray, sampler: str, seed: int)
         lr=args.lr,
         seed=seed,
         track_grad_variance=True,
+        grad_variance_probe=args.probe_draws,
         importance_weights=args.importance_weights,
         path_floor=args.floor,
         param_free=args.param_free,
@@ -133,6 +135,17 @@ def run_sampler(args, data, configs, truth: np.ndarray, sampler: str, seed: int)
         for h in hist
         if h["grad_variance"] is not None and h["grad_mean_sq_norm"]
     ]
+    probe = [h["probe_grad_variance"] for h in hist if h.get("probe_grad_variance") is not None]
+    probe_rel = [
+        h["probe_grad_variance"] / h["probe_grad_mean_sq_norm"]
+        for h in hist
+        if h.get("probe_grad_variance") is not None and h["probe_grad_mean_sq_norm"]
+    ]
+    ratio = [
+        h["probe_grad_variance"] / h["probe_uniform_grad_variance"]
+        for h in hist
+        if h.get("probe_grad_variance") is not None and h["probe_uniform_grad_variance"]
+    ]
     return {
         "sampler": sampler,
         "seed": seed,
@@ -141,6 +154,12 @@ def run_sampler(args, data, configs, truth: np.ndarray, sampler: str, seed: int)
         "top5_overlap": top_overlap(truth, pred),
         "grad_variance": float(np.mean(variances)),
         "grad_relative_variance": float(np.mean(relative)),
+        # the same at frozen weights (Trainer.probe_grad_variance), mean over epochs
+        "probe_grad_variance": float(np.mean(probe)) if probe else None,
+        "probe_grad_relative_variance": float(np.mean(probe_rel)) if probe_rel else None,
+        "probe_grad_variance_per_epoch": probe,
+        # own variance / SPOS's variance at the same weights, geometric mean over epochs
+        "probe_variance_ratio_to_uniform": float(np.exp(np.mean(np.log(ratio)))) if ratio else None,
         "sampler_ms": 1000 * float(np.mean([h["sampler_step_seconds"] for h in hist])),
         "step_ms": 1000 * float(np.mean([h["step_seconds"] for h in hist])),
         "paths_per_step": len(trainer.path_sampler.plan(np.random.default_rng(0))),
@@ -232,9 +251,14 @@ def summarise(runs: list[dict]) -> dict:
             "top5_overlap",
             "grad_variance",
             "grad_relative_variance",
+            "probe_grad_variance",
+            "probe_grad_relative_variance",
+            "probe_variance_ratio_to_uniform",
             "step_ms",
             "sampler_ms",
         ):
+            if any(r.get(key) is None for r in rs):
+                continue
             v = np.array([r[key] for r in rs], dtype=float)
             row[key] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
         row["paths_per_step"] = rs[0]["paths_per_step"]
@@ -254,7 +278,10 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def print_table(summary: dict) -> None:
-    head = f"{'sampler':10} {'tau':>15} {'rho':>15} {'top5':>10} {'grad var':>18} {'rel var':>12} {'ms/step':>14} paths"
+    head = (
+        f"{'sampler':10} {'tau':>15} {'rho':>15} {'top5':>10} {'grad var':>18} {'rel var':>12} "
+        f"{'probe var':>16} {'probe rel':>11} {'vs SPOS draws':>14} {'ms/step':>14} paths"
+    )
     print(head)
     print("-" * len(head))
     for s in SAMPLERS:
@@ -263,12 +290,13 @@ def print_table(summary: dict) -> None:
         r = summary[s]
 
         def f(k, d=3, r=r):
-            return f"{r[k]['mean']:.{d}f}±{r[k]['std']:.{d}f}"
+            return f"{r[k]['mean']:.{d}f}±{r[k]['std']:.{d}f}" if k in r else "-"
 
         print(
             f"{s:10} {f('kendall_tau'):>15} {f('spearman_rho'):>15} {f('top5_overlap', 1):>10} "
             f"{f('grad_variance', 4):>18} {f('grad_relative_variance', 2):>12} "
-            f"{f('step_ms', 2):>14} {r['paths_per_step']}"
+            f"{f('probe_grad_variance', 3):>16} {f('probe_grad_relative_variance', 2):>11} "
+            f"{f('probe_variance_ratio_to_uniform', 3):>14} {f('step_ms', 2):>14} {r['paths_per_step']}"
         )
     if "padad_minus_spos_tau_paired" in summary:
         d = summary["padad_minus_spos_tau_paired"]
@@ -317,10 +345,11 @@ def plot(summary: dict, runs: list[dict], path: Path) -> None:
     axes[0].set_title("Ranking consistency (125 cells)")
     for s in names:
         rs = [r for r in runs if r["sampler"] == s]
-        axes[1].scatter([r["grad_variance"] for r in rs], [r["kendall_tau"] for r in rs], label=s)
+        key = "probe_variance_ratio_to_uniform" if rs[0].get("probe_variance_ratio_to_uniform") else "grad_variance"
+        axes[1].scatter([r[key] for r in rs], [r["kendall_tau"] for r in rs], label=s)
     axes[1].set_xscale("log")
     axes[1].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    axes[1].set_xlabel("gradient variance (tr Cov, mean over epochs)")
+    axes[1].set_xlabel("grad variance: own draws / SPOS draws, same weights")
     axes[1].set_ylabel("Kendall tau")
     axes[1].legend()
     fig.tight_layout()
@@ -344,6 +373,7 @@ def main() -> None:
     p.add_argument("--floor", type=float, default=0.1)
     p.add_argument("--param-free", default="zero", choices=["zero", "mean"])
     p.add_argument("--no-data-importance", action="store_true", help="padad: paths only")
+    p.add_argument("--probe-draws", type=int, default=16, help="frozen-weight variance probe per epoch (0: off)")
     p.add_argument("--out", default=str(RESULTS / "ranking.json"))
     p.add_argument("--timing-only", action="store_true", help="redo the timing of --out only")
     p.add_argument("--repeats", type=int, default=12, help="interleaved timing epochs")
@@ -384,7 +414,9 @@ def main() -> None:
             print(
                 f"{sampler:9} seed {seed}: tau {r['kendall_tau']:.3f} rho {r['spearman_rho']:.3f} "
                 f"top5 {r['top5_overlap']} var {r['grad_variance']:.4f} "
-                f"(rel {r['grad_relative_variance']:.2f}) {r['step_ms']:.2f} ms/step"
+                f"(rel {r['grad_relative_variance']:.2f}) probe var {r['probe_grad_variance'] or float('nan'):.4f} "
+                f"(rel {r['probe_grad_relative_variance'] or float('nan'):.2f}, "
+                f"x{r['probe_variance_ratio_to_uniform'] or float('nan'):.3f} of SPOS draws) {r['step_ms']:.2f} ms/step"
             )
     summary = summarise(runs)
     summary["interleaved_timing"] = interleaved_step_times(args, data, repeats=args.repeats)

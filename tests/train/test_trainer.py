@@ -85,6 +85,28 @@ def test_every_sampler_trains(sampler, digits):
     assert any(changed)
 
 
+@pytest.mark.parametrize("sampler", ["spos", "padad"])
+def test_variance_probe_leaves_training_unchanged(sampler, digits):
+    """The frozen-weight probe draws from its own streams and restores batch-norm buffers."""
+    plain = Trainer(_config(sampler=sampler), data=digits)
+    plain.run(resume=False)
+    probed = Trainer(_config(sampler=sampler, grad_variance_probe=3), data=digits)
+    probed.run(resume=False)
+    for a, b in zip(plain.supernet.state_dict().values(), probed.supernet.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert all(h["probe_grad_variance"] > 0 for h in probed.history)
+    assert all(h["probe_grad_variance"] is None for h in plain.history)
+
+
+def test_variance_probe_shrinks_with_the_batch(digits):
+    """At fixed weights the sampling variance of a mean over B examples falls roughly as 1/B."""
+    values = {}
+    for batch in (8, 128):
+        trainer = Trainer(_config(sampler="spos", batch_size=batch), data=digits)
+        values[batch] = trainer.probe_grad_variance(24)[0]
+    assert values[128] < values[8] / 4
+
+
 def test_padad_learns_path_scores_and_moves_tau(digits):
     trainer = Trainer(_config(sampler="padad", epochs=3), data=digits)
     trainer.run(resume=False)

@@ -38,6 +38,8 @@ class TrainConfig:
         grad_clip: max gradient norm (0 disables).
         track_grad_variance: estimate the per-epoch variance of the step gradient (costs time;
             benchmarks only).
+        grad_variance_probe: draws of ``Trainer.probe_grad_variance`` at the start of each epoch
+            (the same variance at frozen weights; 0 = off, benchmarks only).
         max_steps_per_epoch: truncate epochs (tests, smoke runs); ``None`` = full epochs.
     """
 
@@ -63,6 +65,7 @@ class TrainConfig:
     val_fraction: float = 0.2
     grad_clip: float = 5.0
     track_grad_variance: bool = False
+    grad_variance_probe: int = 0
     max_steps_per_epoch: int | None = None
 
     def __post_init__(self) -> None:
@@ -76,6 +79,8 @@ class TrainConfig:
                 raise ConfigError(name, f"must be a positive integer, got {value!r}")
         if not self.lr > 0:
             raise ConfigError("lr", f"must be > 0, got {self.lr!r}")
+        if self.grad_variance_probe == 1 or self.grad_variance_probe < 0:
+            raise ConfigError("grad_variance_probe", f"must be 0 (off) or at least 2, got {self.grad_variance_probe!r}")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             raise ConfigError("max_steps_per_epoch", "must be a positive integer or None")
         object.__setattr__(self, "supernet_kwargs", dict(self.supernet_kwargs))

@@ -49,6 +49,10 @@ class UniformDataSampler:
     def epoch_indices(self, tau: float, generator: torch.Generator) -> torch.Tensor:
         return torch.randperm(self.n, generator=generator)
 
+    def draw(self, size: int, generator: torch.Generator) -> torch.Tensor:
+        """One batch from this epoch's distribution, outside the epoch's order (variance probes)."""
+        return torch.randperm(self.n, generator=generator)[:size]
+
     def observe(self, indices: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
         """Called with each step's first forward pass; uniform sampling ignores it."""
 
@@ -89,6 +93,9 @@ class ImportanceDataSampler(UniformDataSampler):
         self.probs = self.probabilities(tau)
         sampler = WeightedRandomSampler(self.probs, self.n, replacement=True, generator=generator)
         return torch.tensor(list(sampler), dtype=torch.int64)
+
+    def draw(self, size: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.multinomial(self.probs, size, replacement=True, generator=generator)
 
     def observe(self, indices: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
         self._pending.append((indices, logits.detach(), targets))
