@@ -10,13 +10,11 @@ i.e. ``TailorTactic(fence=None, clip=None)``. Same runs and scoring as ``tailor 
 from __future__ import annotations
 
 import argparse
-import json
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
-from tailor.bench import run_one, summarise, timestamp
+from tailor.bench import ablate
 from tailor.problems.nb201 import resolve_table
 from tailor.search import TailorTactic
 
@@ -24,8 +22,8 @@ VARIANTS = {"robust": {}, "min-max": {"fence": None, "clip": None}}
 OUT = Path(__file__).resolve().parents[1] / "results" / "scaling_ablation_nb201.json"
 
 
-def run(table: str, column: str, variant: str, seed: int, budget: int) -> dict:
-    return run_one(table, "cifar10_test_acc", column, TailorTactic(**VARIANTS[variant]), budget, seed, label=variant)
+def make_variant(name: str) -> TailorTactic:
+    return TailorTactic(**VARIANTS[name])
 
 
 def main() -> None:
@@ -34,19 +32,8 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=500)
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
-    table = str(resolve_table(None))
-    columns = [c for c in pd.read_csv(table, nrows=1).columns if c.startswith("latency")]
-    work = [(table, c, v, s, args.budget) for c in columns for v in VARIANTS for s in range(args.seeds)]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(run, *zip(*work, strict=True)))
-    rows = summarise(results)
-    print(f"{'column':28} {'variant':8} {'HV@100':>7} {'HV@300':>7} {'HV@500':>7} {'to 0.98':>7}")
-    for r in rows:
-        reach = f"{r['evals_to_98']:7.0f}" if r["evals_to_98"] else f"{'-':>7}"
-        print(f"{r['latency_column']:28} {r['tactic']:8} {r['hv@100']:7.4f} {r['hv@300']:7.4f} {r['hv@500']:7.4f} "
-              f"{reach}")
-    OUT.write_text(json.dumps({"created": timestamp(), "summary": rows, "results": results}, indent=1))
-    print(f"wrote {OUT}")
+    columns = [c for c in pd.read_csv(resolve_table(None), nrows=1).columns if c.startswith("latency")]
+    ablate(make_variant, list(VARIANTS), columns, args.seeds, args.budget, args.jobs, OUT)
 
 
 if __name__ == "__main__":

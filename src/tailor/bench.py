@@ -8,6 +8,7 @@ maximum latency), as the search-core issue defines it.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -19,6 +20,7 @@ import numpy as np
 
 from tailor.errors import ConfigError
 from tailor.problems import nb201_problem
+from tailor.problems.nb201 import resolve_table
 from tailor.search import Tactic, hypervolume, hypervolume_curve, make_tactic
 from tailor.store import open_store
 from tailor.study import Study
@@ -138,6 +140,35 @@ def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         row["overhead_ms_per_eval"] = float(np.median([r["overhead_s_per_eval"] for r in rs]) * 1000)
         rows.append(row)
     return rows
+
+
+def ablate(make_variant: Callable[[str], Tactic], variants: Sequence[str], latency_columns: Sequence[str],
+           seeds: int, budget: int, jobs: int, out: Path, table: str | None = None) -> list[dict[str, Any]]:
+    """Every (latency column, variant, seed) run of configured tactics on NB201, scored as
+    ``tailor bench`` scores them; prints the summary and writes it with the runs to ``out``.
+
+    ``make_variant`` builds the tactic for a variant name in the worker process, so it must be
+    a module-level function.
+    """
+    table = str(resolve_table(table))
+    work = [(table, c, v, s, budget, make_variant) for c in latency_columns for v in variants for s in range(seeds)]
+    with ProcessPoolExecutor(jobs) as pool:
+        results = list(pool.map(_run_variant, work))
+    rows = summarise(results)
+    width = max(len(v) for v in variants)
+    print(f"{'column':28} {'variant':{width}} {'HV@100':>7} {'HV@300':>7} {'HV@500':>7} {'to 0.98':>7}")
+    for r in rows:
+        reach = f"{r['evals_to_98']:7.0f}" if r["evals_to_98"] else f"{'-':>7}"
+        print(f"{r['latency_column']:28} {r['tactic']:{width}} {r['hv@100']:7.4f} {r['hv@300']:7.4f} "
+              f"{r['hv@500']:7.4f} {reach}")
+    out.write_text(json.dumps({"created": timestamp(), "summary": rows, "results": results}, indent=1))
+    print(f"wrote {out}")
+    return results
+
+
+def _run_variant(args: tuple) -> dict[str, Any]:
+    table, column, variant, seed, budget, make_variant = args
+    return run_one(table, "cifar10_test_acc", column, make_variant(variant), budget, seed, label=variant)
 
 
 def plot_curves(results: Sequence[dict[str, Any]], path: Path, ylabel: str = "HV / true HV",
