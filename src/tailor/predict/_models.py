@@ -129,6 +129,7 @@ class MLPEnsemblePredictor(_Standardised):
         # bootstrap weights: how often each member sees each point
         idx = torch.randint(0, n, (E, n), generator=g)
         w = torch.zeros(E, n).scatter_add_(1, idx, torch.ones(E, n))
+        self._weights = w  # kept: zero marks a member's out-of-bag points
         self._params = [
             (torch.randn(E, d, H, generator=g) * (2.0 / d) ** 0.5).requires_grad_(),
             torch.zeros(E, 1, H, requires_grad=True),

@@ -31,6 +31,7 @@ from tailor.search.pareto import pareto_mask
 
 class TailorTactic(Tactic):
     name = "tailor"
+    predictor_cls = MLPEnsemblePredictor  # ablations swap in a variant
 
     def __init__(self, n_init: int | None = None, kappa: float = 1.0, batch_fraction: float = 1 / 12,
                  enumerate_limit: int = 50_000, pool_pop: int = 100, pool_generations: int = 30,
@@ -52,11 +53,8 @@ class TailorTactic(Tactic):
         empty = np.empty((0, self.space.n_genes), dtype=np.int64)
         if len(history) < 5:
             return fill_unseen(history, empty, n, rng)
-        Fn = robust_scale(history.F, self.fence)
-        X = self.space.encode_genes(history.genes, "features")
         seed = int(rng.integers(2**31))
-        targets = Fn if self.clip is None else np.minimum(Fn, self.clip)
-        model = MLPEnsemblePredictor(seed=seed).fit(X, targets)  # one fit, all objectives
+        Fn, model = self.fit_predictor(history, seed)
 
         def predict(genes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return model.predict(self.space.encode_genes(genes, "features"))
@@ -72,6 +70,14 @@ class TailorTactic(Tactic):
         ref = np.full(self.n_obj, 1.1)
         picks = greedy_batch(front, optimistic, mean, n, ref)
         return fill_unseen(history, pool[picks], n, rng)
+
+    def fit_predictor(self, history: History, seed: int) -> tuple[np.ndarray, MLPEnsemblePredictor]:
+        """The measured objectives, robustly scaled, and one ensemble fitted to all of them
+        (targets clipped at ``clip``); benchmarks refit it the same way to inspect it."""
+        Fn = robust_scale(history.F, self.fence)
+        targets = Fn if self.clip is None else np.minimum(Fn, self.clip)
+        X = self.space.encode_genes(history.genes, "features")
+        return Fn, self.predictor_cls(seed=seed).fit(X, targets)
 
     def _search_pool(self, history: History, predict, seed: int, rng: np.random.Generator) -> np.ndarray:
         """Candidates for spaces too big to enumerate: a MOEA on the predictors' optimistic values,
@@ -100,10 +106,16 @@ def robust_scale(F: np.ndarray, fence: float | None = 1.5) -> np.ndarray:
     """Each column scaled to 0 at its minimum and 1 at its upper Tukey fence, Q3 + fence * IQR
     (or its maximum, if lower). Values beyond the fence land above 1: outliers in the bad
     direction keep their order but no longer set the scale. ``fence=None``: min-max scaling."""
+    lo, span = robust_bounds(F, fence)
+    return (F - lo) / span
+
+
+def robust_bounds(F: np.ndarray, fence: float | None = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """Offset and span of ``robust_scale`` per column, to put other points on the same scale."""
     lo, hi = F.min(axis=0), F.max(axis=0)
     if fence is not None:
         q1, q3 = np.percentile(F, [25, 75], axis=0)
         fenced = q3 + fence * (q3 - q1)
         # most values tied at the minimum collapse the fence onto it: keep the maximum then
         hi = np.where(fenced > lo, np.minimum(hi, fenced), hi)
-    return (F - lo) / np.where(hi > lo, hi - lo, 1.0)
+    return lo, np.where(hi > lo, hi - lo, 1.0)
