@@ -1,11 +1,13 @@
 """Ablation: does more exploration pull in the true-front cells the default tactic misses?
 
-``default``: the default tactic. ``calibrated-50`` / ``calibrated-80``: the ensemble's spread
+``previous``: the previous default tactic (below). ``calibrated-50`` / ``calibrated-80``: the ensemble's spread
 rescaled per objective so that mean - spread covers 50 % / 80 % of its out-of-bag residuals
 (the plain spread is far below the predictor's error on unmeasured front cells, see
 ``predictor_bias_nb201.py``). ``neighbour``: one pick per batch replaced by a random
-unmeasured configuration one gene away from the measured front. Same runs and scoring as
-``tailor bench``.
+unmeasured configuration one gene away from the measured front (``neighbours=1``).
+All on the tactic that was the default then: ``live_edge_onehot`` features and no neighbour
+pick (the default now has ``path_features`` and the neighbour pick; see
+``features_ablation_nb201.py``). Same runs and scoring as ``tailor bench``.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/exploration_ablation_nb201.py \
         [--columns latency_ms_pixel3 --seeds 20 --jobs 2]
@@ -21,8 +23,8 @@ import torch
 
 from tailor.bench import ablate
 from tailor.predict import MLPEnsemblePredictor
-from tailor.search import TailorTactic, pareto_mask
-from tailor.search.base import fill_unseen
+from tailor.problems.nb201 import live_edge_onehot
+from tailor.search import TailorTactic
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "exploration_ablation_nb201.json"
 
@@ -52,39 +54,17 @@ class Calibrated50(CalibratedEnsemble):
     coverage = 0.5
 
 
-def one_gene_away(space, genes: np.ndarray) -> np.ndarray:
-    """Every configuration that differs from a row of ``genes`` in exactly one gene."""
-    out = []
-    for j, k in enumerate(space.cardinalities):
-        for offset in range(1, int(k)):
-            child = genes.copy()
-            child[:, j] = (child[:, j] + offset) % k
-            out.append(child)
-    return np.vstack(out)
-
-
-class NeighbourTactic(TailorTactic):
-    """The default tactic's batch less one pick, plus a random unmeasured front neighbour."""
-
-    def ask(self, history, n, rng):
-        chosen = super().ask(history, max(n - 1, 1), rng)
-        if len(history) < 5:
-            return fill_unseen(history, chosen, n, rng)
-        front = history.genes[pareto_mask(history.F)]
-        near = history.unseen(np.vstack([chosen, one_gene_away(self.space, front)]))[len(chosen):]
-        return fill_unseen(history, np.vstack([chosen, near[rng.permutation(len(near))[:1]]]), n, rng)
-
-
 def make_variant(name: str) -> TailorTactic:
+    """The variants as they ran, on the previous default (``live_edge_onehot``, no neighbour pick)."""
     if name == "neighbour":
-        return NeighbourTactic()
-    tactic = TailorTactic()
-    tactic.predictor_cls = {"default": MLPEnsemblePredictor, "calibrated-50": Calibrated50,
+        return TailorTactic(neighbours=1, features=live_edge_onehot)
+    tactic = TailorTactic(neighbours=0, features=live_edge_onehot)
+    tactic.predictor_cls = {"previous": MLPEnsemblePredictor, "calibrated-50": Calibrated50,
                             "calibrated-80": CalibratedEnsemble}[name]
     return tactic
 
 
-VARIANTS = ("default", "calibrated-50", "calibrated-80", "neighbour")
+VARIANTS = ("previous", "calibrated-50", "calibrated-80", "neighbour")
 
 
 def main() -> None:

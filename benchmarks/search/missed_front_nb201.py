@@ -1,6 +1,7 @@
 """Which true-front cells does a run miss, and how much hypervolume do they hold?
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/missed_front_nb201.py --tactic default --seed 0
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/missed_front_nb201.py --tactic default --seed 0 \
+        [--features paths|edges --neighbours 1]
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import numpy as np
 
 from tailor.bench import nb201_reference
 from tailor.problems import nb201_problem
-from tailor.search import hypervolume, make_tactic, pareto_mask
+from tailor.problems.nb201 import NB201_FEATURES
+from tailor.search import TailorTactic, hypervolume, make_tactic, pareto_mask
 from tailor.store import open_store
 from tailor.study import Study
 
@@ -22,11 +24,16 @@ def main() -> None:
     ap.add_argument("--tactic", default="default")
     ap.add_argument("--budget", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--features", choices=list(NB201_FEATURES), default="paths", help="for tailor's tactic")
+    ap.add_argument("--neighbours", type=int, default=1, help="for tailor's tactic")
     args = ap.parse_args()
     problem = nb201_problem(latency_column=args.latency_column)
     all_F = problem.evaluators[0].all_objectives()
     ideal, ref, true_hv = nb201_reference(all_F)
-    study = Study(problem, make_tactic(args.tactic), open_store("sqlite://"), seed=args.seed)
+    tactic = make_tactic(args.tactic)
+    if isinstance(tactic, TailorTactic):
+        tactic = TailorTactic(neighbours=args.neighbours, features=NB201_FEATURES[args.features])
+    study = Study(problem, tactic, open_store("sqlite://"), seed=args.seed)
     study.optimize(args.budget)
     F = np.array([[100 - t.metrics["accuracy"], t.metrics["latency_ms"]] for t in study.trials()])
     print(f"{args.tactic} seed {args.seed}: HV ratio {hypervolume(F, ref, ideal) / true_hv:.4f} "

@@ -6,7 +6,8 @@ unmeasured true-front cells with their true values, on the tactic's own scale. A
 larger than the ensemble's spread means the optimistic estimate (mean - spread) cannot make
 those cells look worth measuring.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/predictor_bias_nb201.py [--seeds 2 --evaluations 300]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/predictor_bias_nb201.py [--seeds 2 --evaluations 300] \
+        [--features paths|edges --neighbours 1]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tailor.bench import ERROR_REF
 from tailor.objectives import to_minimisation
 from tailor.predict import MLPEnsemblePredictor
 from tailor.problems import nb201_problem
+from tailor.problems.nb201 import NB201_FEATURES
 from tailor.search import TailorTactic, pareto_mask
 from tailor.search.tailored import robust_bounds
 from tailor.store import open_store
@@ -34,6 +36,8 @@ def main() -> None:
     ap.add_argument("--latency-column", default="latency_ms_pixel3")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--evaluations", type=int, default=300)
+    ap.add_argument("--features", choices=list(NB201_FEATURES), default="paths")
+    ap.add_argument("--neighbours", type=int, default=1)
     args = ap.parse_args()
     problem = nb201_problem(latency_column=args.latency_column)
     space = problem.space
@@ -44,7 +48,7 @@ def main() -> None:
     F_min = to_minimisation(metrics, problem.objectives)  # the form the tactic's history holds
     rows = []
     for seed in range(args.seeds):
-        tactic = TailorTactic()
+        tactic = TailorTactic(neighbours=args.neighbours, features=NB201_FEATURES[args.features])
         study = Study(problem, tactic, open_store("sqlite://"), seed=seed)
         study.optimize(args.evaluations)
         history = study.history
@@ -52,7 +56,7 @@ def main() -> None:
         lo, span = robust_bounds(history.F, tactic.fence)
         todo = true_front & ~history.is_seen(genes)
         truth = (F_min[todo] - lo) / span
-        mean, std = model.predict(space.encode_genes(genes[todo], "features"))
+        mean, std = model.predict(tactic.features(genes[todo]))
         front = Fn[pareto_mask(Fn)]
         optimistic = mean - tactic.kappa * std
         hidden = np.any(np.all(front[None, :, :] <= optimistic[:, None, :], axis=2), axis=1)
@@ -66,6 +70,7 @@ def main() -> None:
               f"{np.round(row['spread_median'], 3)}; optimistic estimate dominated by the measured "
               f"front for {row['optimistic_dominated_share']:.0%}", flush=True)
     OUT.write_text(json.dumps({"latency_column": args.latency_column, "predictor": MLPEnsemblePredictor.name,
+                               "features": args.features, "neighbours": args.neighbours,
                                "rows": rows}, indent=1))
     print(f"wrote {OUT}")
 

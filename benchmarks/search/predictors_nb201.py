@@ -2,8 +2,11 @@
 
 Trains on n random cells (n = 50, 100, 200, 300), tests on all the others, for 3 seeds; also
 reports tau among the top cells (accuracy > 90 %), which is what finding the front needs.
+``--features``: ``paths`` (the space's default, ``path_features``) or ``edges``
+(``live_edge_onehot``).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/predictors_nb201.py [--latency-column C]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/predictors_nb201.py [--latency-column C] \
+        [--features paths|edges] [--json OUT]
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import numpy as np
 
 from tailor.predict import PREDICTORS, make_predictor, score_predictor
 from tailor.problems import nb201_problem
+from tailor.problems.nb201 import NB201_FEATURES
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--latency-column", default="latency_ms_pixel3")
-    ap.add_argument("--json", default="benchmarks/results/predictors_nb201.json")
+    ap.add_argument("--features", choices=list(NB201_FEATURES), default="paths")
+    ap.add_argument("--json", default="benchmarks/results/predictors_nb201_paths.json")
     args = ap.parse_args()
     problem = nb201_problem(latency_column=args.latency_column)
     space = problem.space
@@ -29,7 +34,7 @@ def main() -> None:
     metrics = problem.evaluators[0].evaluate([space.from_genes(g) for g in genes])
     acc = np.array([m["accuracy"] for m in metrics])
     lat = np.array([m["latency_ms"] for m in metrics])
-    X = space.encode_genes(genes, "features")
+    X = NB201_FEATURES[args.features](genes)
     rows = []
     for n in (50, 100, 200, 300):
         for name in PREDICTORS:
@@ -49,7 +54,8 @@ def main() -> None:
                          "accuracy_tau_top": m[2], "latency_tau": m[3], "latency_mape": m[4]})
             print(f"n={n:3d} {name:13s} accuracy tau {m[0]:.3f} (top {m[2]:.3f}) MAPE {m[1]:.2f}%  "
                   f"latency tau {m[3]:.3f} MAPE {m[4]:.1f}%", flush=True)
-    Path(args.json).write_text(json.dumps({"latency_column": args.latency_column, "rows": rows}, indent=1))
+    Path(args.json).write_text(json.dumps({"latency_column": args.latency_column, "features": args.features,
+                                           "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Ablation of the default tactic's robust scaling on NAS-Bench-201 (every latency column).
 
-``robust``: the default (objectives scaled to the upper Tukey fence, predictor targets clipped
-at 1.2). ``min-max``: the tactic as it was before (scaled to the measured range, no clipping),
-i.e. ``TailorTactic(fence=None, clip=None)``. Same runs and scoring as ``tailor bench``.
+``robust``: objectives scaled to the upper Tukey fence, predictor targets clipped at 1.2, the
+default since. ``min-max``: the tactic as it was before (scaled to the measured range, no
+clipping), i.e. ``fence=None, clip=None``. Both on the rest of the tactic as it was then
+(``live_edge_onehot`` features, no neighbour pick). Same runs and scoring as ``tailor bench``.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/scaling_ablation_nb201.py [--seeds 10 --jobs 2]
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from tailor.bench import ablate
-from tailor.problems.nb201 import resolve_table
+from tailor.problems.nb201 import live_edge_onehot, resolve_table
 from tailor.search import TailorTactic
 
 VARIANTS = {"robust": {}, "min-max": {"fence": None, "clip": None}}
@@ -23,7 +24,7 @@ OUT = Path(__file__).resolve().parents[1] / "results" / "scaling_ablation_nb201.
 
 
 def make_variant(name: str) -> TailorTactic:
-    return TailorTactic(**VARIANTS[name])
+    return TailorTactic(neighbours=0, features=live_edge_onehot, **VARIANTS[name])
 
 
 def main() -> None:

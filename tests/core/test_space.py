@@ -61,6 +61,19 @@ def test_constraint_is_respected_everywhere():
     assert len(space.enumerate_genes()) == n_valid
     with pytest.raises(ConfigError, match="constraint"):
         space.validate({"x": [2, 2, 2]})
+    near = space.neighbour_genes(space.to_genes({"x": [1, 1, 0]}))
+    assert len(near) == 5  # 6 one-gene changes; [1, 1, 2] breaks the constraint
+    assert all(sum(g) <= 3 for g in near)
+
+
+def test_neighbours_differ_in_exactly_one_gene(space):
+    genes = space.sample_genes(np.random.default_rng(5), 3)
+    near = space.neighbour_genes(genes)
+    assert len(near) == 3 * sum(int(k) - 1 for k in space.cardinalities)
+    changed = (near[:, None, :] != genes[None, :, :]).sum(axis=2)  # against each parent
+    assert np.all(changed.min(axis=1) == 1)
+    single = space.neighbour_genes(genes[:1])
+    assert len({tuple(g) for g in single}) == len(single) == sum(int(k) - 1 for k in space.cardinalities)
 
 
 def test_canonicalize_merges_equivalent_configs_and_sentinel_encodes():

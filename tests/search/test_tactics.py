@@ -122,3 +122,25 @@ def test_robust_scale_keeps_outliers_from_setting_the_scale():
     np.testing.assert_allclose(robust_scale(F, fence=None), (F - F.min(0)) / np.ptp(F, axis=0))  # min-max
     tied = np.r_[np.zeros(9), 0.02]  # a saturated metric: the fence collapses onto the minimum
     np.testing.assert_allclose(robust_scale(tied[:, None])[:, 0], tied / 0.02)  # scaled by the maximum instead
+
+
+def test_tailor_neighbour_picks_come_from_the_measured_front():
+    from tailor.search import TailorTactic, pareto_mask
+
+    def near_front_counts(neighbours: int) -> list[int]:
+        """Per batch after the first: how many picks are one gene away from the front measured before it."""
+        problem = toy_problem(n_genes=8, k=4)
+        study = Study(problem, TailorTactic(neighbours=neighbours), open_store("sqlite://"), seed=0)
+        study.optimize(80)
+        h, counts = study.history, []
+        for b in range(1, h.n_batches):
+            before = h.batches < b
+            front = h.genes[before][pareto_mask(h.F[before])]
+            batch = h.genes[h.batches == b]
+            one_away = ((batch[:, None, :] != front[None, :, :]).sum(axis=2) == 1).any(axis=1)
+            counts.append(int(one_away.sum()))
+        return counts
+
+    with_three = near_front_counts(3)
+    assert min(with_three[:-1]) >= 3, with_three  # the last batch may be cut short by the budget
+    assert sum(with_three) > sum(near_front_counts(0))

@@ -24,9 +24,13 @@ NB201_EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # (to-node, from
 DEFAULT_TABLE_ENV = "TAILOR_NB201_TABLE"
 
 
+NB201_PATHS = ((3,), (0, 4), (1, 5), (0, 2, 5))  # edge indexes of the four input-to-output paths
+
+
 def nb201_space() -> SearchSpace:
-    """Six edges, each one of five ops: 5**6 = 15,625 cells; features know about dead edges."""
-    return SearchSpace([Choice("op", NB201_OPS, repeat=len(NB201_EDGES))], features=live_edge_onehot)
+    """Six edges, each one of five ops: 5**6 = 15,625 cells; features know about dead edges
+    and about the op sequences on the cell's paths (``path_features``)."""
+    return SearchSpace([Choice("op", NB201_OPS, repeat=len(NB201_EDGES))], features=path_features)
 
 
 def live_edges(genes: np.ndarray) -> np.ndarray:
@@ -67,6 +71,37 @@ def live_edge_onehot(genes: np.ndarray) -> np.ndarray:
     raw = np.zeros_like(onehot)
     raw[rows, cols - eff.ravel() + genes.ravel()] = 1.0
     return np.hstack([raw, onehot, live.any(axis=1, keepdims=True).astype(np.float32)])
+
+
+def path_features(genes: np.ndarray) -> np.ndarray:
+    """``live_edge_onehot``, plus a one-hot of the op sequence on each input-to-output path
+    (all zero while a ``none`` cuts the path) and the count of each live op, divided by 6.
+
+    A cell computes the sum of its paths, so what a path does (conv3x3 then pooling, say) matters
+    more than which op sits on which edge: with these features the predictor needs fewer
+    measurements to tell apart the cells near the accuracy front (see docs/benchmarks.md).
+    """
+    genes = np.atleast_2d(genes)
+    live = live_edges(genes)
+    none = NB201_OPS.index("none")
+    k = len(NB201_OPS) - 1  # ops other than none, coded 0..k-1
+    code = genes - (genes > none)
+    blocks = [live_edge_onehot(genes)]
+    for path in NB201_PATHS:
+        onehot = np.zeros((len(genes), k ** len(path)), dtype=np.float32)
+        open_ = (genes[:, path] != none).all(axis=1)
+        index = np.zeros(len(genes), dtype=np.int64)
+        for e in path:
+            index = index * k + code[:, e]
+        onehot[np.flatnonzero(open_), index[open_]] = 1.0
+        blocks.append(onehot)
+    live_ops = np.where(live, genes, none)
+    counts = np.stack([(live_ops == op).sum(axis=1) for op in range(len(NB201_OPS)) if op != none], axis=1)
+    blocks.append(counts.astype(np.float32) / len(NB201_EDGES))
+    return np.hstack(blocks)
+
+
+NB201_FEATURES = {"edges": live_edge_onehot, "paths": path_features}  # the space's default: paths
 
 
 def arch_string(config: Config) -> str:

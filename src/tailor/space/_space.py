@@ -239,6 +239,18 @@ class SearchSpace:
         ok = self._valid_mask(child)
         return np.where(ok[:, None], child, a)
 
+    def neighbour_genes(self, genes: np.ndarray) -> np.ndarray:
+        """Every valid gene vector that differs from a row of ``genes`` in exactly one gene."""
+        genes = np.atleast_2d(genes)
+        out = [np.empty((0, self.n_genes), dtype=np.int64)]
+        for j, k in enumerate(self.cardinalities):
+            for offset in range(1, int(k)):
+                child = genes.copy()
+                child[:, j] = (child[:, j] + offset) % k
+                out.append(child)
+        every = np.vstack(out)
+        return every[self._valid_mask(every)]
+
     def mutate(self, config: Config, rng: np.random.Generator, rate: float | None = None) -> Config:
         return self.from_genes(self.mutate_genes(self.to_genes(config), rng, rate)[0])
 
