@@ -5,7 +5,7 @@ default since. ``min-max``: the tactic as it was before (scaled to the measured 
 clipping), i.e. ``fence=None, clip=None``. Both on the rest of the tactic as it was then
 (``live_edge_onehot`` features, no neighbour pick). Same runs and scoring as ``tailor bench``.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/scaling_ablation_nb201.py [--seeds 10 --jobs 2]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/scaling_ablation_nb201.py [--seeds 10 --jobs 2 --json OUT]
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budget", type=int, default=500)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=OUT)
     args = ap.parse_args()
     columns = [c for c in pd.read_csv(resolve_table(None), nrows=1).columns if c.startswith("latency")]
-    ablate(make_variant, list(VARIANTS), columns, args.seeds, args.budget, args.jobs, OUT)
+    ablate(make_variant, list(VARIANTS), columns, args.seeds, args.budget, args.jobs, args.json)
 
 
 if __name__ == "__main__":
