@@ -18,8 +18,9 @@ changes that make each real evaluation count more:
    front, drawn at random. The predictor is pessimistic about the true-front cells it has not
    seen (they are the best of their kind, and it regresses to the mean), so hypervolume
    improvement alone never picks some of them; a random front neighbour gives them a chance
-   that does not depend on the predictor. On NB201, together with the path features, this lifts the 20-seed
-   median at 500 evaluations above 0.99 on every latency column (docs/benchmarks.md).
+   that does not depend on the predictor. On NB201, together with the path features, this
+   lifts the 20-seed median at 500 evaluations above 0.99 on every latency column
+   (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -77,12 +78,12 @@ class TailorTactic(Tactic):
             return fill_unseen(history, empty, n, rng)
         mean, std = predict(pool)
         optimistic = mean - self.kappa * std
-        front = Fn[pareto_mask(Fn)]
+        on_front = pareto_mask(Fn)
         ref = np.full(self.n_obj, 1.1)
         n_near = min(self.neighbours, n - 1)
-        chosen = pool[greedy_batch(front, optimistic, mean, n - n_near, ref)]
+        chosen = pool[greedy_batch(Fn[on_front], optimistic, mean, n - n_near, ref)]
         if n_near > 0:
-            near = self.space.neighbour_genes(history.genes[pareto_mask(history.F)])
+            near = self.space.neighbour_genes(history.genes[on_front])
             near = history.unseen(np.vstack([chosen, near]))[len(chosen):]
             chosen = np.vstack([chosen, near[rng.permutation(len(near))[:n_near]]])
         return fill_unseen(history, chosen, n, rng)
