@@ -1,6 +1,7 @@
 """tailor against its peers on a real super-network: MobileNetV3 on the built-in digits.
 
     .venv/bin/python benchmarks/peers/mbv3_peers.py            # every tool, budget 200, 5 seeds
+    .venv/bin/python benchmarks/peers/mbv3_peers.py --objective macs   # the control (see below)
 
 Objectives: top-1 accuracy on the digits validation split (max, batch-norm recalibrated per
 sub-network) and ONNX Runtime latency at batch 1 on this machine (min). Every tool measures
@@ -9,6 +10,10 @@ configuration the same latency whichever tool asks for it. No true front is know
 scored by its hypervolume divided by that of the union front of all runs, between a common
 ideal point and reference point (the best and the worst value of each objective, error % and
 latency, that any run measured), and by how many union-front points it found.
+
+``--objective macs`` swaps the measured latency for the sub-network's MACs (counted, so exactly
+reproducible): a control that tells a search's own quality apart from the latency
+measurement's noise on the machine at hand (``mbv3_latency_noise.py`` measures that noise).
 """
 
 from __future__ import annotations
@@ -30,29 +35,44 @@ from harness import ROOT, run_all, run_tool, trace_fields  # noqa: E402
 
 DEFAULT_TOOLS = ("tailor-default", "dynast-linas", "dynast-evolutionary", "dynast-random",
                  "optuna-nsga2", "optuna-tpe", "pymoo-nsga2", "random")
-KEY = "mobilenetv3-digits"
+KEYS = {"latency": "mobilenetv3-digits", "macs": "mobilenetv3-digits-macs"}  # problem key per objective
+SECOND = {"latency": ("latency_ms", 1.0), "macs": ("macs", 1e-6)}  # metric, scale (ms, MMACs)
 CHECKPOINTS = (50, 100, 200)
 
 
-@lru_cache(maxsize=1)
-def _problem(epochs: int):
+def objective_of(key: str) -> str:
+    return next(o for o, k in KEYS.items() if k == key)
+
+
+@lru_cache(maxsize=2)
+def _problem(epochs: int, objective: str = "latency"):
     from tailor.measure import machine
+    from tailor.objectives import Objective
+    from tailor.problems import Problem
     from tailor.problems.supernet import supernet_problem
 
     # DyNAS-T's venv runs torch 2.14.1, tailor's 2.13.0; both export the same TorchScript ONNX graph
     # and run it on the same ONNX Runtime, so one latency cache serves both (one latency per config)
     info = {k: v for k, v in machine.machine_info().items() if k != "torch"}
     machine.machine_info = lambda: info
-    return supernet_problem("mobilenetv3", "digits", train_dir=ROOT / "runs" / "peers" / "mobilenetv3-digits",
-                            epochs=epochs, seed=0)
+    problem = supernet_problem("mobilenetv3", "digits", train_dir=ROOT / "runs" / "peers" / "mobilenetv3-digits",
+                               epochs=epochs, seed=0)
+    if objective == "latency":
+        return problem
+    accuracy, _, complexity = problem.evaluators  # no latency measured at all for the MACs control
+    return Problem(name=problem.name, space=problem.space, evaluators=[accuracy, complexity],
+                   objectives=[Objective("accuracy", "max"), Objective("macs", "min")],
+                   settings=problem.settings | {"objective": "macs"}, supernet=problem.supernet)
 
 
 def run_item(epochs: int, tool: str, key: str, seed: int, budget: int) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    trace = run_tool(_problem(epochs), tool, budget, seed)
-    F = [[100.0 * (1.0 - m["accuracy"]), m["latency_ms"]] for m in trace.metrics]  # error %, ms
+    objective = objective_of(key)
+    trace = run_tool(_problem(epochs, objective), tool, budget, seed)
+    metric, scale = SECOND[objective]
+    F = [[100.0 * (1.0 - m["accuracy"]), scale * m[metric]] for m in trace.metrics]  # error %, ms or MMACs
     return {"tool": tool, "key": key, "seed": seed, "budget": budget, "evaluations": len(F), "F": F,
             "configs": trace.keys, **trace_fields(trace)}
 
@@ -79,7 +99,7 @@ def score(results: list[dict]) -> tuple[list[dict], dict]:
                     "union_hv": union_hv}
 
 
-def report(results: list[dict], json_out: Path) -> None:
+def report(results: list[dict], json_out: Path, key: str) -> None:
     from tailor.bench import plot_curves, timestamp
 
     scored, reference = score(results)
@@ -97,7 +117,7 @@ def report(results: list[dict], json_out: Path) -> None:
     json_out.parent.mkdir(parents=True, exist_ok=True)
     json_out.write_text(json.dumps({"created": timestamp(), "reference": reference, "summary": rows,
                                     "results": scored, "traces": results}, indent=1))
-    plot_curves([dict(r, tactic=r["tool"], latency_column=KEY) for r in scored], json_out.with_suffix(".png"),
+    plot_curves([dict(r, tactic=r["tool"], latency_column=key) for r in scored], json_out.with_suffix(".png"),
                 ylabel="HV / union-front HV", ylim=(0.6, 1.0))
     cols = [f"hv@{n}" for n in CHECKPOINTS] + ["union_points_found", "overhead_ms_per_eval", "repeats"]
     print(f"{'tool':>20} " + " ".join(f"{c:>12}" for c in cols))
@@ -112,12 +132,18 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=200)
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=None, help="super-network training epochs (default: tailor search's)")
+    ap.add_argument("--objective", choices=sorted(KEYS), default="latency",
+                    help="second objective: measured latency, or counted MACs (the noise-free control)")
     ap.add_argument("--jobs", type=int, default=1, help="parallel runs (they share the cores latency is measured on)")
-    ap.add_argument("--jsonl", type=Path, default=ROOT / "runs" / "peers" / "mbv3.jsonl")
-    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "peers_mbv3.json")
+    ap.add_argument("--jsonl", type=Path, default=None, help="default: runs/peers/mbv3[_macs].jsonl")
+    ap.add_argument("--json", type=Path, default=None, help="default: benchmarks/results/peers_mbv3[_macs].json")
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    suffix = "" if args.objective == "latency" else f"_{args.objective}"
+    args.jsonl = args.jsonl or ROOT / "runs" / "peers" / f"mbv3{suffix}.jsonl"
+    args.json = args.json or ROOT / "benchmarks" / "results" / f"peers_mbv3{suffix}.json"
+    key = KEYS[args.objective]
     if args.epochs is None:
         import inspect
 
@@ -125,13 +151,14 @@ def main() -> None:
 
         args.epochs = inspect.signature(supernet_problem).parameters["epochs"].default
     if not args.worker:
-        _problem(args.epochs)  # train (or load) the super-network once, before any worker needs it
-    items = [(t, KEY, s, args.budget) for t in args.tools.split(",") if t for s in range(args.seeds)]
+        _problem(args.epochs, args.objective)  # train (or load) the super-network once, before any worker needs it
+    items = [(t, key, s, args.budget) for t in args.tools.split(",") if t for s in range(args.seeds)]
     results = run_all(__file__, run_item, items, args.jsonl, args.jobs, args.worker,
-                      ["--budget", str(args.budget), "--seeds", str(args.seeds), "--epochs", str(args.epochs)],
+                      ["--budget", str(args.budget), "--seeds", str(args.seeds), "--epochs", str(args.epochs),
+                       "--objective", args.objective],
                       extra=(args.epochs,))
     if not args.worker and not args.no_report:
-        report(results, args.json)
+        report([r for r in results if r["key"] == key], args.json, key)
 
 
 if __name__ == "__main__":

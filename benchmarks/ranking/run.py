@@ -107,12 +107,17 @@ def top_overlap(truth: np.ndarray, pred: np.ndarray, k: int = 5) -> int:
     return len(set(np.argsort(-truth)[:k]) & set(np.argsort(-pred)[:k]))
 
 
+def sampler_epochs(args, sampler: str) -> int:
+    """``--padad-epochs`` gives PA&DA a shorter schedule (its cosine decay too), e.g. SPOS's wall time."""
+    return args.padad_epochs if sampler == "padad" and args.padad_epochs else args.epochs
+
+
 def run_sampler(args, data, configs, truth: np.ndarray, sampler: str, seed: int) -> dict:
     cfg = TrainConfig(
         supernet="nb201_cell",
         supernet_kwargs={"channels": args.channels},
         sampler=sampler,
-        epochs=args.epochs,
+        epochs=sampler_epochs(args, sampler),
         batch_size=args.batch_size,
         lr=args.lr,
         seed=seed,
@@ -149,6 +154,7 @@ def run_sampler(args, data, configs, truth: np.ndarray, sampler: str, seed: int)
     return {
         "sampler": sampler,
         "seed": seed,
+        "epochs": sampler_epochs(args, sampler),
         "kendall_tau": float(kendalltau(truth, pred).statistic),
         "spearman_rho": float(spearmanr(truth, pred).statistic),
         "top5_overlap": top_overlap(truth, pred),
@@ -176,16 +182,18 @@ TIMED = {  # name -> (sampler, tau_ramp); padad_tau0 runs all of PA&DA's machine
 }
 
 
-def interleaved_step_times(args, data, samplers=tuple(TIMED), repeats: int = 12) -> dict:
+def interleaved_step_times(args, data, samplers=tuple(TIMED), repeats: int = 12, supernet: str = "nb201_cell",
+                           supernet_kwargs: dict | None = None) -> dict:
     """Median ms/step per sampler, epochs of the samplers interleaved so that load from other
     processes hits all of them alike (no variance tracking, no evaluation). Reports wall time,
     process CPU time (insensitive to preemption on a shared machine) and the samplers' own work
-    (choosing and scoring paths and data, timed inside the trainer)."""
+    (choosing and scoring paths and data, timed inside the trainer). ``supernet`` defaults to the
+    benchmark's cell space; ``step_cost.py`` times the built-in elastic families with it."""
     trainers = {
         s: Trainer(
             TrainConfig(
-                supernet="nb201_cell",
-                supernet_kwargs={"channels": args.channels},
+                supernet=supernet,
+                supernet_kwargs={"channels": args.channels} if supernet_kwargs is None else supernet_kwargs,
                 sampler=TIMED[s][0],
                 tau_ramp=TIMED[s][1],
                 param_free=args.param_free,
@@ -236,6 +244,12 @@ def overheads(summary: dict) -> None:
     summary["padad_sampler_overhead"] = (pada["sampler_median_ms"] - spos["sampler_median_ms"]) / spos["cpu_median_ms"]
     tau0 = t["padad_tau0"]
     summary["padad_tau0_overhead_cpu"] = tau0["cpu_median_ms"] / spos["cpu_median_ms"] - 1
+    # whole training runs: epochs x interleaved CPU time per step (same steps per epoch for both)
+    epochs = summary.get("epochs", {})
+    if epochs.get("spos") and epochs.get("padad"):
+        summary["padad_training_cost_vs_spos"] = (
+            epochs["padad"] * pada["cpu_median_ms"] / (epochs["spos"] * spos["cpu_median_ms"])
+        )
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -263,6 +277,7 @@ def summarise(runs: list[dict]) -> dict:
             row[key] = {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
         row["paths_per_step"] = rs[0]["paths_per_step"]
         out[s] = row
+        out.setdefault("epochs", {})[s] = rs[0].get("epochs")
     spos = {r["seed"]: r["kendall_tau"] for r in runs if r["sampler"] == "spos"}
     pada = {r["seed"]: r["kendall_tau"] for r in runs if r["sampler"] == "padad"}
     paired = [pada[k] - spos[k] for k in sorted(set(spos) & set(pada))]
@@ -319,6 +334,12 @@ def print_table(summary: dict) -> None:
             f"{t['padad_tau0']['cpu_median_ms']:.2f} vs {t['spos']['cpu_median_ms']:.2f} ms/step "
             f"({100 * summary['padad_tau0_overhead_cpu']:+.1f} %)"
         )
+    if "padad_training_cost_vs_spos" in summary:
+        e = summary["epochs"]
+        print(
+            f"PA&DA training ({e['padad']} epochs) vs SPOS's ({e['spos']} epochs), CPU time: "
+            f"x{summary['padad_training_cost_vs_spos']:.3f}"
+        )
 
 
 def plot(summary: dict, runs: list[dict], path: Path) -> None:
@@ -360,6 +381,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--padad-epochs", type=int, default=None, help="PA&DA's epochs (default: --epochs)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--channels", type=int, default=8)

@@ -1,0 +1,99 @@
+"""Can tailor's predictor learn the MobileNetV3 peer problem's objectives on this machine?
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/peers/mbv3_predictor_check.py
+
+Runs the default tactic on the peer problem (one seed, through the shared latency cache) and
+records what its predictor believed about each pick. Then it refits the tactic's predictor, as
+the tactic fits it, on the first ``--train`` evaluations and ranks the rest: Kendall tau per
+objective on evaluations it never saw, and how far the picks' predicted latency was from the
+measured one. Writes ``benchmarks/results/mbv3_predictor_check.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import kendalltau
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parents[1] / "src")]
+os.environ.setdefault("TAILOR_CACHE_DIR", str(HERE.parents[1] / "runs" / "peers" / "latency-cache"))
+
+from mbv3_peers import _problem  # noqa: E402
+
+from tailor.search.history import History  # noqa: E402
+from tailor.search.tailored import TailorTactic, robust_bounds  # noqa: E402
+
+
+class RecordingTactic(TailorTactic):
+    """The default tactic, plus a note of its predictor's mean latency for every pick it makes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.picks: list[dict] = []
+
+    def ask(self, history: History, n: int, rng: np.random.Generator) -> np.ndarray:
+        chosen = super().ask(history, n, rng)
+        if len(history) >= 5:  # refit with a seed of its own: the run's random stream is untouched
+            _, model = self.fit_predictor(history, seed=len(history))
+            lo, span = robust_bounds(history.F, self.fence)
+            mean, _ = model.predict(self.features(chosen))
+            self.picks += [{"genes": g.tolist(), "predicted_latency_ms": float(m), "measured_min_ms": float(lo[1])}
+                           for g, m in zip(chosen, mean[:, 1] * span[1] + lo[1], strict=True)]
+        return chosen
+
+
+def main() -> None:
+    import torch
+
+    from tailor.bench import timestamp
+    from tailor.store import open_store
+    from tailor.study import Study
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--budget", type=int, default=150)
+    ap.add_argument("--train", type=int, default=100, help="evaluations the refitted predictor sees")
+    ap.add_argument("--epochs", type=int, default=10, help="the peer benchmark's super-network (tailor search's)")
+    ap.add_argument("--out", type=Path,
+                    default=HERE.parents[1] / "benchmarks" / "results" / "mbv3_predictor_check.json")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    problem = _problem(args.epochs)
+    tactic = RecordingTactic()
+    study = Study(problem, tactic, open_store("sqlite://"), name="predictor-check", seed=args.seed)
+    study.optimize(args.budget)
+    trials = study.trials()
+    genes = np.stack([problem.space.to_genes(t.config) for t in trials])
+    F = np.array([[-t.metrics["accuracy"], t.metrics["latency_ms"]] for t in trials])  # as minimised
+    latency = {tuple(g): f[1] for g, f in zip(genes.tolist(), F, strict=True)}
+
+    history = History(problem.space, 2)
+    for g, f in zip(genes[: args.train], F[: args.train], strict=True):
+        history.add(g, f, 0)
+    _, model = tactic.fit_predictor(history, seed=args.seed)
+    lo, span = robust_bounds(history.F, tactic.fence)
+    predicted = model.predict(tactic.features(genes[args.train:]))[0] * span + lo
+    held_out = {name: float(kendalltau(predicted[:, j], F[args.train:, j]).statistic)
+                for j, name in enumerate(("accuracy", "latency_ms"))}
+    picks = [p | {"measured_ms": float(latency[tuple(p["genes"])])} for p in tactic.picks
+             if tuple(p["genes"]) in latency]
+    below = [p for p in picks if p["predicted_latency_ms"] < p["measured_min_ms"]]
+    print(f"predictor fitted on {args.train} evaluations, Kendall tau on the next {len(trials) - args.train}: "
+          f"accuracy {held_out['accuracy']:.3f}, latency {held_out['latency_ms']:.3f}")
+    print(f"{len(below)} of {len(picks)} picks were predicted faster than anything measured so far; they measured "
+          f"median {np.median([p['measured_ms'] for p in below]) if below else float('nan'):.3f} ms, predicted "
+          f"{np.median([p['predicted_latency_ms'] for p in below]) if below else float('nan'):.3f} ms")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"created": timestamp(), "settings": {k: str(v) for k, v in vars(args).items()},
+                                    "held_out_tau": held_out, "picks": picks}, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""PA&DA's cost per training step on the built-in elastic families, against SPOS's.
+
+The ranking benchmark (``run.py``) times PA&DA on the 125-cell space, whose steps are tiny
+(a few ms), so its fixed bookkeeping per step weighs most there. This times the same three
+trainers, epochs interleaved, on the families ``tailor train`` ships (sized for the built-in
+digits as ``tailor search --supernet FAMILY --data digits`` trains them):
+
+* ``spos``: one uniform path per step, uniform data;
+* ``padad_tau0``: all of PA&DA's machinery (path and data scores, resampling) with tau held at 0,
+  i.e. the same path and data mix as SPOS: its extra time is PA&DA's overhead;
+* ``padad``: PA&DA as trained (tau 0 -> 1 over the timed epochs).
+
+Run:  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ranking/step_cost.py
+Writes benchmarks/results/padad_step_cost.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+import torch
+from run import RESULTS, interleaved_step_times
+
+from tailor.problems.supernet import DIGITS_SIZES
+from tailor.train import load_digits
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--families", default="mobilenetv3,resnet")
+    p.add_argument("--repeats", type=int, default=8, help="interleaved epochs per trainer")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--out", type=Path, default=RESULTS / "padad_step_cost.json")
+    args = p.parse_args()
+    args.param_free = "zero"  # no parameter-free choices in these families: the generic score applies
+    torch.set_num_threads(1)
+    data = load_digits(val_fraction=0.2, seed=0)
+    rows = {}
+    print(f"{'family':>12} {'SPOS ms':>9} {'PA&DA tau=0':>14} {'PA&DA':>14} {'bookkeeping':>12}")
+    for family in args.families.split(","):
+        t = interleaved_step_times(args, data, repeats=args.repeats, supernet=family,
+                                   supernet_kwargs=DIGITS_SIZES[family])
+        spos = t["spos"]["cpu_median_ms"]
+        rows[family] = t | {
+            "padad_tau0_overhead_cpu": t["padad_tau0"]["cpu_median_ms"] / spos - 1,
+            "padad_overhead_cpu": t["padad"]["cpu_median_ms"] / spos - 1,
+            "padad_sampler_overhead": (t["padad"]["sampler_median_ms"] - t["spos"]["sampler_median_ms"]) / spos,
+        }
+        r = rows[family]
+        tau0, pada = t["padad_tau0"]["cpu_median_ms"], t["padad"]["cpu_median_ms"]
+        print(f"{family:>12} {spos:>9.2f} {tau0:>8.2f} ({100 * r['padad_tau0_overhead_cpu']:+.1f}%)"
+              f" {pada:>7.2f} ({100 * r['padad_overhead_cpu']:+.1f}%)"
+              f" {100 * r['padad_sampler_overhead']:>+11.2f}%", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "settings": {k: str(v) for k, v in vars(args).items()},
+        "machine": {"python": platform.python_version(), "torch": torch.__version__,
+                    "cpu": platform.processor() or platform.machine()},
+        "families": rows,
+    }, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
