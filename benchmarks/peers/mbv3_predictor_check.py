@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/peers/mbv3_predictor_check.py
 
 Runs the default tactic on the peer problem (one seed, through the shared latency cache) and
-records what its predictor believed about each pick. Then it refits the tactic's predictor, as
+records what its own predictor believed about each pick when it chose it. Then it refits the tactic's predictor, as
 the tactic fits it, on the first ``--train`` evaluations and ranks the rest: Kendall tau per
 objective on evaluations it never saw, and how far the picks' predicted latency was from the
 measured one. Writes ``benchmarks/results/mbv3_predictor_check.json``.
@@ -31,17 +31,23 @@ from tailor.search.tailored import TailorTactic, robust_bounds  # noqa: E402
 
 
 class RecordingTactic(TailorTactic):
-    """The default tactic, plus a note of its predictor's mean latency for every pick it makes."""
+    """The default tactic, plus a note of what its own predictor believed about every pick."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.picks: list[dict] = []
+        self._fitted = None
+
+    def fit_predictor(self, history: History, seed: int):
+        self._fitted = (history.F.copy(), *super().fit_predictor(history, seed))
+        return self._fitted[1:]
 
     def ask(self, history: History, n: int, rng: np.random.Generator) -> np.ndarray:
+        self._fitted = None
         chosen = super().ask(history, n, rng)
-        if len(history) >= 5:  # refit with a seed of its own: the run's random stream is untouched
-            _, model = self.fit_predictor(history, seed=len(history))
-            lo, span = robust_bounds(history.F, self.fence)
+        if self._fitted is not None:  # the model this ask chose with (none in the random start)
+            F, _, model = self._fitted
+            lo, span = robust_bounds(F, self.fence)
             mean, _ = model.predict(self.features(chosen))
             self.picks += [{"genes": g.tolist(), "predicted_latency_ms": float(m), "measured_min_ms": float(lo[1])}
                            for g, m in zip(chosen, mean[:, 1] * span[1] + lo[1], strict=True)]

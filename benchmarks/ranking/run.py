@@ -235,15 +235,23 @@ def interleaved_step_times(args, data, samplers=tuple(TIMED), repeats: int = 12,
     }
 
 
+def step_overheads(t: dict) -> dict:
+    """PA&DA vs SPOS from one interleaved timing (``interleaved_step_times``): total step time,
+    PA&DA's machinery at tau 0, and the samplers' own work, each relative to a SPOS step."""
+    spos, pada, tau0 = t["spos"], t["padad"], t["padad_tau0"]
+    return {
+        "padad_overhead_interleaved": pada["median_ms"] / spos["median_ms"] - 1,
+        "padad_overhead_interleaved_cpu": pada["cpu_median_ms"] / spos["cpu_median_ms"] - 1,
+        "padad_sampler_overhead": (pada["sampler_median_ms"] - spos["sampler_median_ms"]) / spos["cpu_median_ms"],
+        "padad_tau0_overhead_cpu": tau0["cpu_median_ms"] / spos["cpu_median_ms"] - 1,
+    }
+
+
 def overheads(summary: dict) -> None:
-    """PA&DA vs SPOS, from the interleaved timing: total step time, and the samplers' own work."""
+    """Adds ``step_overheads`` of the summary's interleaved timing, and a whole run's cost ratio."""
     t = summary["interleaved_timing"]
     spos, pada = t["spos"], t["padad"]
-    summary["padad_overhead_interleaved"] = pada["median_ms"] / spos["median_ms"] - 1
-    summary["padad_overhead_interleaved_cpu"] = pada["cpu_median_ms"] / spos["cpu_median_ms"] - 1
-    summary["padad_sampler_overhead"] = (pada["sampler_median_ms"] - spos["sampler_median_ms"]) / spos["cpu_median_ms"]
-    tau0 = t["padad_tau0"]
-    summary["padad_tau0_overhead_cpu"] = tau0["cpu_median_ms"] / spos["cpu_median_ms"] - 1
+    summary.update(step_overheads(t))
     # whole training runs: epochs x interleaved CPU time per step (same steps per epoch for both)
     epochs = summary.get("epochs", {})
     if epochs.get("spos") and epochs.get("padad"):

@@ -22,7 +22,7 @@ import platform
 from pathlib import Path
 
 import torch
-from run import RESULTS, interleaved_step_times
+from run import RESULTS, interleaved_step_times, step_overheads
 
 from tailor.problems.supernet import DIGITS_SIZES
 from tailor.train import load_digits
@@ -44,16 +44,10 @@ def main() -> None:
     for family in args.families.split(","):
         t = interleaved_step_times(args, data, repeats=args.repeats, supernet=family,
                                    supernet_kwargs=DIGITS_SIZES[family])
-        spos = t["spos"]["cpu_median_ms"]
-        rows[family] = t | {
-            "padad_tau0_overhead_cpu": t["padad_tau0"]["cpu_median_ms"] / spos - 1,
-            "padad_overhead_cpu": t["padad"]["cpu_median_ms"] / spos - 1,
-            "padad_sampler_overhead": (t["padad"]["sampler_median_ms"] - t["spos"]["sampler_median_ms"]) / spos,
-        }
-        r = rows[family]
-        tau0, pada = t["padad_tau0"]["cpu_median_ms"], t["padad"]["cpu_median_ms"]
+        r = rows[family] = t | step_overheads(t)
+        spos, tau0, pada = (t[s]["cpu_median_ms"] for s in ("spos", "padad_tau0", "padad"))
         print(f"{family:>12} {spos:>9.2f} {tau0:>8.2f} ({100 * r['padad_tau0_overhead_cpu']:+.1f}%)"
-              f" {pada:>7.2f} ({100 * r['padad_overhead_cpu']:+.1f}%)"
+              f" {pada:>7.2f} ({100 * r['padad_overhead_interleaved_cpu']:+.1f}%)"
               f" {100 * r['padad_sampler_overhead']:>+11.2f}%", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
