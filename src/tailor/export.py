@@ -30,7 +30,9 @@ from torch import nn
 
 from tailor.errors import ConfigError
 from tailor.measure.accuracy import track_batchnorm_stats, untracked_batchnorms
-from tailor.measure.latency import LatencyResult, _time_calls, as_tuple, measure_latency
+from tailor.measure.base import Calibrating, Scoring
+from tailor.measure.evaluators import LatencyEvaluator
+from tailor.measure.latency import LatencyResult, as_tuple, measure_latency, time_calls
 from tailor.measure.onnx_io import export_onnx, ort_feed, ort_session
 from tailor.space import Config
 
@@ -139,8 +141,8 @@ def _load_into(subnet: nn.Module, path: Path) -> nn.Module:
     return subnet.eval()
 
 
-def _calibrator(evaluators: Sequence[Any]) -> Any:
-    return next((e for e in evaluators if callable(getattr(e, "calibrated_subnet", None))), None)
+def _calibrator(evaluators: Sequence[Any]) -> Calibrating | None:
+    return next((e for e in evaluators if isinstance(e, Calibrating)), None)
 
 
 def export_model(supernet: nn.Module, config: Config, evaluators: Sequence[Any] = ()) -> nn.Module:
@@ -148,6 +150,24 @@ def export_model(supernet: nn.Module, config: Config, evaluators: Sequence[Any] 
     (BN statistics re-computed exactly as when the study scored it), else ``supernet.subnet``."""
     calibrator = _calibrator(evaluators)
     return supernet.subnet(config) if calibrator is None else calibrator.calibrated_subnet(config)
+
+
+def rebuild_study_problem(settings: Mapping[str, Any]) -> Any:
+    """The ``Problem`` a stored study searched, rebuilt from its spec without training anything
+    (its super-network's weights, data split, calibration batches and latency settings)."""
+    from tailor.problems import BuildContext, ProblemSpec, build_problem
+
+    stored = settings.get("problem")
+    if not isinstance(stored, Mapping) or "spec" not in stored:
+        raise ConfigError("study", "was written by an older tailor and stores no problem spec; search it again "
+                          "to export from it")
+    problem = build_problem(ProblemSpec.from_dict(stored["spec"]), BuildContext(allow_training=False))
+    if problem.supernet is None:
+        raise ConfigError("study", f"searched problem {problem.name!r}, which has no super-network: nothing to export")
+    if problem.settings.get("supernet_kwargs") != stored.get("supernet_kwargs"):
+        raise ConfigError("study", "its super-network no longer matches the stored settings (retrained with other "
+                          "sizes?)")
+    return problem
 
 
 def export_and_verify(
@@ -162,7 +182,7 @@ def export_and_verify(
     """Export the model a study scored (``export_model``) and, if ``verify`` and ``study_metrics``
     are given, re-measure it (``verify_export``, which writes verify.json)."""
     calibrator = _calibrator(evaluators)
-    recalibrated = calibrator is not None and getattr(calibrator, "train_loader", None) is not None
+    recalibrated = calibrator is not None and calibrator.recalibrates
     meta = {**dict(metadata or {}), "bn_recalibrated": recalibrated}
     paths = export_subnet(supernet, config, out_dir, metadata=meta,
                           model=export_model(supernet, config, evaluators))
@@ -263,7 +283,7 @@ def verify_export(
     for e in evaluators:
         if _is_latency(e):
             checks.append(_latency_check(e, session, torch_model, supernet, config, study_metrics))
-        elif callable(getattr(e, "score", None)) and len(e.metrics) == 1:
+        elif isinstance(e, Scoring) and len(e.metrics) == 1:
             checks.append(_quality_check(e, session, torch_model, config, study_metrics))
     result = Verification(checks)
     data = json.dumps({"config": config, **result.to_dict()}, indent=2, sort_keys=True, default=str)
@@ -272,7 +292,7 @@ def verify_export(
 
 
 def _is_latency(e: Any) -> bool:
-    return "latency_ms" in getattr(e, "metrics", {}) and hasattr(e, "backend") and hasattr(e, "repeats")
+    return isinstance(e, LatencyEvaluator)
 
 
 def _quality_check(e: Any, session: Any, torch_model: nn.Module, config: Config,
@@ -310,7 +330,7 @@ def _latency_check(e: Any, session: Any, torch_model: nn.Module, supernet: nn.Mo
     same_shapes = [list(t.shape) for t in inputs] == [list(t.shape) for t in _session_inputs(session, supernet, config)]
     if e.backend == "onnxruntime" and same_shapes:
         feed = ort_feed(session, inputs)
-        samples = _time_calls(lambda: session.run(None, feed), e.warmup, e.repeats)
+        samples = time_calls(lambda: session.run(None, feed), e.warmup, e.repeats)
         result, on = LatencyResult.from_samples(samples, e.backend, e.threads), "onnx"
     else:  # the study timed another backend or batch size: time the exported model that way
         result = measure_latency(torch_model, inputs, e.backend, e.threads, e.warmup, e.repeats)

@@ -13,6 +13,7 @@ import math
 import multiprocessing
 import os
 import pickle
+import signal
 import sys
 import threading
 import time
@@ -29,10 +30,13 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 Measured = tuple[dict[str, float], str | None, float]  # metrics, error (None when it worked), seconds
 
 
+MAX_WORKERS = 1024  # local processes; more machines are a job for a distributed backend
+
+
 def check_workers(workers: Any) -> int:
-    """``workers`` as an int >= 1, else ``ConfigError('workers', ...)``."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError("workers", f"must be an integer >= 1, got {workers!r}")
+    """``workers`` as an int in 1..MAX_WORKERS, else ``ConfigError('workers', ...)``."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError("workers", f"must be an integer in 1..{MAX_WORKERS}, got {workers!r}")
     return int(workers)
 
 
@@ -83,7 +87,12 @@ def _exit_with(parent_pid: int) -> None:
 
 
 def _init_worker(payload: bytes, objectives: list[str], parent_pid: int) -> None:
-    """Pool initializer: one thread per worker, then the problem's evaluators, once."""
+    """Pool initializer: one thread per worker, then the problem's evaluators, once.
+
+    Ctrl-C reaches every process of the terminal's group: workers ignore it, and the study process
+    stops the pool and reports the interruption once (what finished is already committed).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent_pid,), name="tailor-watchdog", daemon=True).start()
     for var in THREAD_VARIABLES:
         os.environ[var] = "1"
@@ -157,4 +166,4 @@ class WorkerPool:
         self.close(wait=exc_type is None)
 
 
-__all__ = ["THREAD_VARIABLES", "WorkerPool", "check_workers", "measure"]
+__all__ = ["MAX_WORKERS", "THREAD_VARIABLES", "WorkerPool", "check_workers", "measure"]

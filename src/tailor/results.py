@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from tailor.errors import ConfigError
 from tailor.objectives import Objective, to_minimisation
 from tailor.search import hypervolume_curve, pareto_mask
 from tailor.store import COMPLETE, TrialRecord
@@ -17,7 +18,10 @@ from tailor.store import COMPLETE, TrialRecord
 
 def objectives_of(settings: dict[str, Any]) -> list[Objective]:
     """The objectives a study was created with (stored as ``name:direction``)."""
-    return [Objective(*s.split(":")) for s in settings["objectives"]]
+    try:
+        return [Objective(*s.split(":")) for s in settings["objectives"]]
+    except (KeyError, TypeError, ValueError, ConfigError):
+        raise ConfigError("study", "its stored settings name no valid objectives (damaged study?)") from None
 
 
 def front(trials: Sequence[TrialRecord], objectives: Sequence[Objective]) -> list[TrialRecord]:
@@ -36,6 +40,40 @@ def knee(front_trials: Sequence[TrialRecord], objectives: Sequence[Objective]) -
     lo, hi = F.min(0), F.max(0)
     Fn = (F - lo) / np.where(hi > lo, hi - lo, 1.0)
     return front_trials[int(np.argmin(np.linalg.norm(Fn, axis=1)))]
+
+
+def check_pick(pick: str | None, max_latency: float | None) -> None:
+    """Exactly one way to choose a trial."""
+    if (pick is None) == (max_latency is None):
+        raise ConfigError("pick", "give exactly one of --pick and --max-latency",
+                          ["knee", "<number>", "<key>", "--max-latency MS"])
+
+
+def pick_trial(trials: Sequence[TrialRecord], objectives: Sequence[Objective], pick: str | None = None,
+               max_latency: float | None = None) -> TrialRecord:
+    """One completed trial: the knee (``pick="knee"``), a trial number or key, or (``max_latency``)
+    the best trial by the first non-latency objective with ``latency_ms <= max_latency``."""
+    check_pick(pick, max_latency)
+    done = [t for t in trials if t.state == COMPLETE]
+    if not done:
+        raise ConfigError("study", "has no completed evaluation")
+    if max_latency is not None:
+        if "latency_ms" not in {o.name for o in objectives}:
+            raise ConfigError("max_latency", "the study has no latency_ms objective")
+        fitting = [t for t in done if t.metrics["latency_ms"] <= max_latency]
+        if not fitting:
+            fastest = min(t.metrics["latency_ms"] for t in done)
+            raise ConfigError("max_latency", f"no trial is that fast (fastest: {fastest:.3g} ms)")
+        quality = next((o for o in objectives if o.name != "latency_ms"), None)
+        if quality is None:
+            return min(fitting, key=lambda t: t.metrics["latency_ms"])
+        return max(fitting, key=lambda t: -quality.sign * t.metrics[quality.name])
+    if pick == "knee":
+        return knee(front(done, objectives), objectives)
+    found = [t for t in done if str(t.number) == pick or t.key == pick]
+    if not found:
+        raise ConfigError("pick", f"no completed trial with number or key {pick!r}", ["knee", "<number>", "<key>"])
+    return found[0]
 
 
 def report(trials: Sequence[TrialRecord], objectives: Sequence[Objective]) -> dict[str, Any]:

@@ -32,6 +32,13 @@ from tailor.store import COMPLETE, FAIL, WAITING, SQLStore, TrialRecord
 log = logging.getLogger(__name__)
 
 
+def check_budget(budget: object) -> int:
+    """``budget`` as an int >= 1, else ``ConfigError('budget', ...)``."""
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ConfigError("budget", f"must be an integer >= 1, got {budget!r}")
+    return budget
+
+
 @dataclass
 class RunStats:
     """Wall time split into evaluation and everything else (the search overhead)."""
@@ -57,12 +64,12 @@ class Study:
         self.workers = check_workers(workers)
         self.problem, self.tactic, self.store, self.seed = problem, tactic, store, int(seed)
         self.objectives: Sequence[Objective] = problem.objectives
-        settings = {
-            **problem.settings,
-            **tactic.describe(),
-            "seed": self.seed,
+        settings = {  # everything that changes results: a resume with other settings is refused
+            "problem": problem.settings,
+            "search": {**tactic.describe(), "seed": self.seed},
             "objectives": [f"{o.name}:{o.direction}" for o in self.objectives],
             "space": problem.space.fingerprint(),
+            "evaluators": [e.fingerprint() for e in problem.evaluators],
         }
         self.record = store.open_study(name, settings)
         tactic.setup(problem.space, len(self.objectives), self.seed)
@@ -99,8 +106,7 @@ class Study:
             on_trial: called after each finished trial (in the order they finish) with the trial
                 and the finished count.
         """
-        if not isinstance(budget, int) or budget < 1:
-            raise ConfigError("budget", f"must be an integer >= 1, got {budget!r}")
+        check_budget(budget)
         start = time.perf_counter()
         self.stats = RunStats()
         with contextlib.ExitStack() as stack:
@@ -183,4 +189,4 @@ class Study:
         self.history.add(genes, f, trial.batch)
 
 
-__all__ = ["COMPLETE", "FAIL", "RunStats", "Study"]
+__all__ = ["COMPLETE", "FAIL", "RunStats", "Study", "check_budget"]

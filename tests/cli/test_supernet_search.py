@@ -56,4 +56,4 @@ def test_export_refuses_a_table_study(tmp_path, capsys, synthetic_table):
     assert main(["search", "nb201", "--table", synthetic_table, "--accuracy-column", "acc", "--latency-column",
                  "lat_a", "--tactic", "random", "--budget", "5", "--out", str(out)]) == 0
     assert main(["export", str(out / "study.db"), "--pick", "knee", "--out", str(tmp_path / "e")]) == 2
-    assert "not a super-network" in capsys.readouterr().err
+    assert "searched problem 'nb201', which has no super-network: nothing to export" in capsys.readouterr().err

@@ -153,5 +153,5 @@ def test_cli_workers(small_table, tmp_path, capsys):
     capsys.readouterr()
     assert main([*base, "--workers", "0", "--out", str(tmp_path / "zero")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "tailor: error: workers: must be an integer >= 1, got 0"
+    assert err == "tailor: error: workers: must be an integer in 1..1024, got 0"
     assert not (tmp_path / "zero").exists()

@@ -42,8 +42,11 @@ def test_reopen_checks_settings(tmp_path):
     a = open_store(path).open_study("a", {"seed": 1, "tactic": "x"})
     again = open_store(path).open_study("a", {"seed": 1, "tactic": "x"})
     assert again.id == a.id
-    with pytest.raises(ConfigError, match="seed=1, not 2"):
+    with pytest.raises(ConfigError, match=r"other settings \(seed: 1 -> 2\)"):
         open_store(path).open_study("a", {"seed": 2, "tactic": "x"})
+    with pytest.raises(ConfigError, match=r"search.kappa: 1 -> 2; search.seed: 0 -> 3"):  # every differing field
+        open_store(path).open_study("b", {"search": {"kappa": 1, "seed": 0}})
+        open_store(path).open_study("b", {"search": {"kappa": 2, "seed": 3}})
 
 
 def test_load_study_by_name(tmp_path):

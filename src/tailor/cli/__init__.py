@@ -1,74 +1,100 @@
 """The command line: the only code that prints or exits.
 
-Each sub-module registers its commands on ``app``. A ``TailorError`` (bad input) becomes one line
-``tailor: error: <field>: <why> (allowed: ...)`` and exit code 2; ``--debug`` shows tracebacks.
+``main`` maps every failure a user can cause to one line on stderr and an exit code, whatever the
+installed typer / click version raises: bad input (a ``TailorError``, a usage error, a file-system
+fault) exits 2, Ctrl-C 130 and SIGTERM 143 ("rerun the same command to resume"), a worker process
+that died 1. ``--debug`` re-raises with the traceback.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
+import signal
 import sys
+import threading
+from concurrent.futures.process import BrokenProcessPool
 
 import typer
-from rich.console import Console
 
 from tailor.errors import TailorError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Find, measure and export Pareto-optimal sub-networks.")
-console = Console(stderr=True)
-_COMMAND_MODULES = ("search", "report", "bench", "train", "export")
-_state = {"debug": False}
+RESUME_HINT = "rerun the same command to resume"
 
 
-@app.callback()
-def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    verbose: int = typer.Option(0, "-v", "--verbose", count=True, help="More log output."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Only warnings and errors."),
-) -> None:
-    _state["debug"] = debug
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+class Interrupted(BaseException):
+    """Raised by our signal handlers instead of ``KeyboardInterrupt``, which click would turn
+    into its own ``Abort`` (and a blank line) before we see it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
-for _name in _COMMAND_MODULES:
-    importlib.import_module(f"tailor.cli.{_name}").register(app)
+def _usage_error_types() -> tuple[type[BaseException], ...]:
+    """Click's exception base class as this typer uses it: typer >= 0.24 ships its own copy of
+    click, older ones use click itself, so take it from typer's public ``BadParameter``."""
+    found = [c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"]
+    try:
+        import click
+
+        found.append(click.ClickException)
+    except ImportError:  # pragma: no cover - typer with its own click only
+        pass
+    return tuple(dict.fromkeys(found))
 
 
-def fail(message: str) -> None:
-    """Print one error line and exit 2 (for CLI-level checks that are not TailorErrors)."""
-    console.print(f"tailor: error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _say(message: str) -> None:
+    print(f"tailor: error: {_one_line(message)}", file=sys.stderr, flush=True)
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the typer app, mapping user errors to one line and exit code 2."""
+    """Entry point: run the app and turn every user-caused failure into one line and an exit code."""
+    from tailor.cli.app import app, debug_mode
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
+        previous = {s: signal.signal(s, _raise_interrupted) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, prog_name="tailor", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except Interrupted as e:
+        print(f"tailor: interrupted; {RESUME_HINT}", file=sys.stderr, flush=True)
+        return 130 if e.signum == signal.SIGINT else 143
     except TailorError as e:
-        if _state["debug"]:
+        if debug_mode["on"]:
             raise
-        console.print(f"tailor: error: {e}", markup=False, highlight=False, soft_wrap=True)
+        _say(str(e))
+        return 2
+    except BrokenProcessPool:
+        if debug_mode["on"]:
+            raise
+        _say(f"a worker process died (killed, or out of memory); finished evaluations are stored: {RESUME_HINT}")
+        return 1
+    except OSError as e:  # a file-system fault: the path and the cause, no traceback
+        if debug_mode["on"]:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        _say(f"{where}{e.strerror or e}")
         return 2
     except typer.Exit as e:
         return e.exit_code
     except typer.Abort:
-        console.print("tailor: aborted", markup=False)
+        print(f"tailor: interrupted; {RESUME_HINT}", file=sys.stderr, flush=True)
         return 130
-    except KeyboardInterrupt:
-        console.print("tailor: interrupted; rerun the same command to resume", markup=False)
-        return 130
-    except Exception as e:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            console.print(f"tailor: error: {e.format_message()}", markup=False, highlight=False, soft_wrap=True)
-            return 2
-        raise
-    return 0
+    except _usage_error_types() as e:
+        command = getattr(getattr(e, "ctx", None), "command_path", None) or "tailor"
+        _say(f"{e.format_message()} (see '{command} --help')")
+        return 2
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+__all__ = ["RESUME_HINT", "main"]

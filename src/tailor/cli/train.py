@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from tailor.cli._console import progress, say, writable_dir
 from tailor.errors import ConfigError
 
 SAMPLER_HELP = (
@@ -37,86 +38,44 @@ def _parse_kwargs(text: str | None) -> dict:
     return value
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `train` command to the app."""
+def train(
+    supernet: str = typer.Option(
+        None, "--supernet", help="Registered family (default: nb201_cell on digits, mobilenetv3 on image folders)."),
+    supernet_args: str = typer.Option(None, "--supernet-args", help="Family sizes as JSON, e.g. '{\"channels\": 16}'."),
+    data: str = typer.Option("digits", "--data", help="'digits' (built in) or an image folder."),
+    sampler: str = typer.Option("sandwich", "--sampler", help=SAMPLER_HELP),
+    epochs: int = typer.Option(10, "--epochs", help="Training epochs (>= 1)."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Examples per step (>= 1)."),
+    lr: float = typer.Option(0.05, "--lr", help="Peak learning rate (> 0)."),
+    seed: int = typer.Option(0, "--seed", help="Seeds weights, data order, paths and the split (>= 0)."),
+    image_size: int = typer.Option(32, "--image-size", help="Image folders are resized to it."),
+    importance_weights: bool = typer.Option(
+        False, "--importance-weights/--no-importance-weights", help="padad: weight losses by 1/(N p)."),
+    out: Path = typer.Option(Path("runs/train"), "--out", help="Checkpoint folder."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUT/last.pt if it exists."),
+) -> None:
+    """Train a super-network; checkpoints OUT/last.pt after every epoch."""
+    from tailor.train import TrainConfig, Trainer
 
-    @app.command("train")
-    def train_command(
-        supernet: str = typer.Option(
-            None,
-            "--supernet",
-            help="Registered family (default: nb201_cell on digits, mobilenetv3 on image folders).",
-        ),
-        supernet_args: str = typer.Option(
-            None, "--supernet-args", help="Family sizes as JSON, e.g. '{\"channels\": 16}'."
-        ),
-        data: str = typer.Option("digits", "--data", help="'digits' (built in) or an image folder."),
-        sampler: str = typer.Option("sandwich", "--sampler", help=SAMPLER_HELP),
-        epochs: int = typer.Option(10, "--epochs", min=1),
-        batch_size: int = typer.Option(64, "--batch-size", min=1),
-        lr: float = typer.Option(0.05, "--lr"),
-        seed: int = typer.Option(0, "--seed"),
-        image_size: int = typer.Option(32, "--image-size", help="Image folders are resized to it."),
-        importance_weights: bool = typer.Option(
-            False,
-            "--importance-weights/--no-importance-weights",
-            help="padad: weight losses by 1/(N p).",
-        ),
-        out: Path = typer.Option(Path("runs/train"), "--out", help="Checkpoint folder."),
-        resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUT/last.pt if it exists."),
-    ) -> None:
-        """Train a super-network; checkpoints OUT/last.pt after every epoch."""
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+    config = TrainConfig(
+        supernet=supernet or _default_supernet(data), supernet_kwargs=_parse_kwargs(supernet_args), data=data,
+        image_size=image_size, sampler=sampler, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+        importance_weights=importance_weights,
+    )
+    trainer = Trainer(config, writable_dir("out", out))
+    with progress(transient=True) as bar:
+        task = bar.add_task(f"epoch 1/{epochs}", total=trainer.steps_per_epoch, status="")
 
-        from tailor.cli import console
-        from tailor.train import TrainConfig, Trainer
+        def on_step(epoch: int, step: int, steps: int, loss: float) -> None:
+            bar.update(task, completed=step, description=f"epoch {epoch + 1}/{epochs}", status=f"loss {loss:.3f}")
 
-        config = TrainConfig(
-            supernet=supernet or _default_supernet(data),
-            supernet_kwargs=_parse_kwargs(supernet_args),
-            data=data,
-            image_size=image_size,
-            sampler=sampler,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            seed=seed,
-            importance_weights=importance_weights,
-        )
-        trainer = Trainer(config, out)
-        columns = (
-            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.3f}"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("train", total=trainer.steps_per_epoch, epoch=1, epochs=epochs, loss=float("nan"))
+        def on_epoch(record: dict) -> None:
+            say(f"epoch {record['epoch']}/{epochs}  loss {record['loss']:.4f}  "
+                f"largest val acc {record['val_acc_largest']:.4f}  {record['step_seconds'] * 1000:.1f} ms/step")
+            bar.reset(task, total=trainer.steps_per_epoch)
 
-            def on_step(epoch: int, step: int, steps: int, loss: float) -> None:
-                progress.update(task, completed=step, epoch=epoch + 1, loss=loss)
-
-            def on_epoch(record: dict) -> None:
-                progress.console.print(
-                    f"epoch {record['epoch']}/{epochs}  loss {record['loss']:.4f}  "
-                    f"largest val acc {record['val_acc_largest']:.4f}  "
-                    f"{record['step_seconds'] * 1000:.1f} ms/step",
-                    highlight=False,
-                )
-                progress.reset(task, total=trainer.steps_per_epoch)
-
-            result = trainer.run(resume=resume, on_step=on_step, on_epoch=on_epoch)
-        if result.resumed_from_epoch is not None:
-            console.print(f"resumed at epoch {result.resumed_from_epoch}", highlight=False)
-        console.print(
-            f"trained {config.supernet} with {config.sampler}: {result.epochs_done} epochs, "
-            f"{result.steps} steps; checkpoint {result.checkpoint}",
-            highlight=False,
-        )
+        result = trainer.run(resume=resume, on_step=on_step, on_epoch=on_epoch)
+    if result.resumed_from_epoch is not None:
+        say(f"resumed at epoch {result.resumed_from_epoch}")
+    say(f"trained {config.supernet} with {config.sampler}: {result.epochs_done} epochs, {result.steps} steps; "
+        f"checkpoint {result.checkpoint}")

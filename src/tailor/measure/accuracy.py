@@ -139,6 +139,10 @@ class AccuracyEvaluator(Evaluator):
     def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:
         return [{"accuracy": self.accuracy(c)} for c in configs]
 
+    @property
+    def recalibrates(self) -> bool:
+        return self.train_loader is not None
+
     def calibrated_subnet(self, config: Config) -> nn.Module:
         """``supernet.subnet(config)`` with BN statistics re-computed, in eval mode.
 

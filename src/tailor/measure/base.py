@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from tailor.space import Config
 
@@ -31,3 +32,30 @@ class Evaluator(ABC):
     def fingerprint(self) -> str:
         """What makes results comparable (device, backend, input shape); part of cache keys."""
         return type(self).__name__
+
+
+# ---------------------------------------------------------------- optional capabilities
+# Checked with ``isinstance`` (runtime-checkable protocols); export and verification use them.
+
+
+@runtime_checkable
+class Scoring(Protocol):
+    """The evaluator can score a standalone model (an exported sub-network) on its single metric,
+    exactly as it scored the configuration in the study."""
+
+    metrics: dict[str, str]
+
+    def score(self, model: Any, config: Config) -> float: ...
+
+
+@runtime_checkable
+class Calibrating(Protocol):
+    """The evaluator scores a sub-network after adapting it (batch-norm re-calibration); export
+    writes that adapted model, so the file is the model the study scored."""
+
+    @property
+    def recalibrates(self) -> bool:
+        """Whether ``calibrated_subnet`` changes anything (False: no calibration data)."""
+        ...
+
+    def calibrated_subnet(self, config: Config) -> Any: ...

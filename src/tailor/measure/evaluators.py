@@ -25,9 +25,9 @@ from tailor.measure.cache import (
 from tailor.measure.count import count_macs, count_params, peak_memory
 from tailor.measure.latency import (
     LatencyResult,
-    _check_counts,
     as_tuple,
     check_backend,
+    check_counts,
     measure_latency,
 )
 from tailor.measure.machine import machine_fingerprint
@@ -66,7 +66,7 @@ class LatencyEvaluator(Evaluator):
         cache: LatencyCache | str | Path | bool = True,
     ):
         check_backend(backend)
-        _check_counts(threads, warmup, repeats)
+        check_counts(threads, warmup, repeats)
         _check_batch_size(batch_size)
         self.supernet, self.backend, self.batch_size = supernet, backend, batch_size
         self.threads, self.warmup, self.repeats = threads, warmup, repeats

@@ -73,7 +73,7 @@ def check_backend(backend: str) -> str:
     return backend
 
 
-def _check_counts(threads: int, warmup: int, repeats: int) -> None:
+def check_counts(threads: int, warmup: int, repeats: int) -> None:
     if not isinstance(threads, int) or threads < 1:
         raise ConfigError("threads", f"must be a positive integer, got {threads!r}")
     if not isinstance(warmup, int) or warmup < 0:
@@ -82,7 +82,7 @@ def _check_counts(threads: int, warmup: int, repeats: int) -> None:
         raise ConfigError("repeats", f"must be a positive integer, got {repeats!r}")
 
 
-def _time_calls(call: Callable[[], object], warmup: int, repeats: int) -> list[float]:
+def time_calls(call: Callable[[], object], warmup: int, repeats: int) -> list[float]:
     for _ in range(warmup):
         call()
     samples = []
@@ -119,12 +119,12 @@ def measure_latency(
         ConfigError: unknown backend or non-positive counts.
     """
     check_backend(backend)
-    _check_counts(threads, warmup, repeats)
+    check_counts(threads, warmup, repeats)
     inputs = as_tuple(example_inputs)
     if backend == "onnxruntime":
         session = ort_session(export_onnx(model, inputs, input_names=input_names), threads)
         feed = ort_feed(session, inputs, input_names)
-        samples = _time_calls(lambda: session.run(None, feed), warmup, repeats)
+        samples = time_calls(lambda: session.run(None, feed), warmup, repeats)
         return LatencyResult.from_samples(samples, backend, threads)
 
     was_training, old_threads = model.training, torch.get_num_threads()
@@ -132,7 +132,7 @@ def measure_latency(
     torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
-            samples = _time_calls(lambda: model(*inputs), warmup, repeats)
+            samples = time_calls(lambda: model(*inputs), warmup, repeats)
     finally:
         torch.set_num_threads(old_threads)
         model.train(was_training)

@@ -28,6 +28,7 @@ import torch
 from tailor.errors import ConfigError
 from tailor.measure.base import Evaluator
 from tailor.space import Config
+from tailor.supernets.base import TextEncoder
 
 DEFAULT_CORPUS_SIZE = 2000
 
@@ -81,9 +82,9 @@ class RetrievalAgreementEvaluator(Evaluator):
         reference: Config | None = None,
         n_sentences: int = DEFAULT_CORPUS_SIZE,
     ):
-        for name in ("space", "activate", "tokenize"):
-            if not callable(getattr(supernet, name, None)):
-                raise ConfigError("supernet", f"needs a {name}() method for retrieval agreement")
+        if not isinstance(supernet, TextEncoder):
+            raise ConfigError("supernet", "retrieval agreement needs a text encoder (tokenize, active_config, "
+                              "describe: tailor.supernets.base.TextEncoder)")
         for field, value, low in (
             ("k", k, 1),
             ("max_length", max_length, 2),
@@ -156,14 +157,13 @@ class RetrievalAgreementEvaluator(Evaluator):
     def embed(self, config: Config) -> torch.Tensor:
         """The corpus embedded by sub-network ``config`` (activated in place, then restored)."""
         net = self.supernet
-        previous = getattr(net, "active_config", None)
+        previous = net.active_config
         with _torch_threads(self.threads):
             net.activate(config)
             try:
                 return self._encode(net)
             finally:
-                if previous is not None:
-                    net.activate(previous)
+                net.activate(previous)
 
     @torch.inference_mode()
     def embed_model(self, model: Any) -> torch.Tensor:
@@ -203,7 +203,7 @@ class RetrievalAgreementEvaluator(Evaluator):
 
     def fingerprint(self) -> str:
         # the supernet's own settings (e.g. how heads were ranked) change every sub-network
-        net = hashlib.sha1(repr(getattr(self.supernet, "cfg", "")).encode()).hexdigest()[:8]
+        net = hashlib.sha1(repr(sorted(self.supernet.describe().items())).encode()).hexdigest()[:8]
         return (
             f"RetrievalAgreement(k={self.k},n={self.n_sentences},q={self.n_queries},"
             f"len={self.max_length},corpus={self.corpus_fingerprint},net={net})"

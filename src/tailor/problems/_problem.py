@@ -16,8 +16,10 @@ from tailor.space import SearchSpace
 class Problem:
     """Everything a study needs to know about *what* it searches.
 
-    ``settings`` is a JSON-able description (problem name and arguments) stored with the study,
-    so a resumed run can check it continues the same problem.
+    ``settings`` is JSON-able and stored with the study, so a resumed run can check that it
+    continues the same problem: ``build_problem`` puts the ``ProblemSpec`` there (``spec``), next
+    to facts the builder derived (e.g. the trained checkpoint's path). ``spec`` is the spec the
+    problem was built from (``None`` for a problem built by hand, e.g. in tests).
     """
 
     name: str
@@ -26,6 +28,7 @@ class Problem:
     objectives: Sequence[Objective]
     settings: dict[str, Any] = field(default_factory=dict)
     supernet: Any = None  # the super-network behind the evaluators, when there is one (for export)
+    spec: Any = None
 
     def __post_init__(self) -> None:
         available = self.metrics()

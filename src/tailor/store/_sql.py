@@ -86,13 +86,15 @@ class SQLStore:
         if not load_if_exists:
             raise ConfigError("study", f"study {name!r} already exists in {self.url}")
         stored = json.loads(row.settings)
-        diff = sorted(k for k in set(stored) | set(settings) if stored.get(k) != settings.get(k))
+        old, new = _flatten(stored), _flatten(json.loads(_dumps(settings)))
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         if diff:
-            k = diff[0]
+            changes = "; ".join(f"{k}: {old.get(k, '(none)')!r} -> {new.get(k, '(none)')!r}" for k in diff[:6])
+            more = f" (and {len(diff) - 6} more)" if len(diff) > 6 else ""
             raise ConfigError(
                 "study",
-                f"study {name!r} exists with {k}={stored.get(k)!r}, not {settings.get(k)!r}; "
-                "use another --study file or --name to start a new one",
+                f"study {name!r} exists with other settings ({changes}{more}); "
+                "rerun with the same settings to resume, or use another --study file or --name",
             )
         return StudyRecord(int(row.id), name, stored)
 
@@ -186,6 +188,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested settings as ``{"search.kappa": 1.0, ...}``, so a refusal names the exact fields."""
+    if isinstance(obj, dict):
+        out: dict[str, Any] = {}
+        for k, v in obj.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: obj}
 
 
 def _dumps(obj: Any) -> str:

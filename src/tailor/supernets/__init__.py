@@ -5,7 +5,16 @@ Importing this package registers the built-in families (``mobilenetv3``, ``resne
 """
 
 from tailor.supernets import cell, mobilenetv3, resnet, transformer  # noqa: F401  (registration)
-from tailor.supernets.base import SuperNet
-from tailor.supernets.registry import create_supernet, list_supernets, register_supernet
+from tailor.supernets.base import (
+    HasChoiceParameters,
+    HasExtremes,
+    SuperNet,
+    TextEncoder,
+    extreme_configs,
+)
+from tailor.supernets.registry import create_supernet, list_supernets, register_supernet, supernet_option_names
 
-__all__ = ["SuperNet", "create_supernet", "list_supernets", "register_supernet"]
+__all__ = [
+    "HasChoiceParameters", "HasExtremes", "SuperNet", "TextEncoder", "create_supernet", "extreme_configs",
+    "list_supernets", "register_supernet", "supernet_option_names",
+]

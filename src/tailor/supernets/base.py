@@ -6,7 +6,8 @@ part of tailor (search, training, measurement, export) works with it. See docs/s
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -35,3 +36,54 @@ class SuperNet(Protocol):
         ...
 
     def forward(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+# ---------------------------------------------------------------- optional capabilities
+# Checked with ``isinstance`` (runtime-checkable protocols), never with ``hasattr``: a family
+# declares a capability by implementing the method.
+
+
+@runtime_checkable
+class HasExtremes(Protocol):
+    """The family knows its own smallest and largest useful sub-networks (the sandwich rule's
+    ends); without it they are the space's first and last values."""
+
+    def extreme_configs(self) -> tuple[Config, Config]:
+        """``(smallest, largest)`` configurations."""
+        ...
+
+
+@runtime_checkable
+class HasChoiceParameters(Protocol):
+    """The family can say which parameters each choice uses, so PA&DA scores paths by the
+    gradients of exactly those parameters."""
+
+    def choice_parameters(self) -> dict[tuple[str, int, int], Sequence[nn.Parameter]]:
+        """``{(choice name, gene index, value index): parameters}``."""
+        ...
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """A sentence-encoder family, as retrieval agreement needs it."""
+
+    def tokenize(self, sentences: Sequence[str], max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(input_ids, attention_mask)``, padded to the longest sentence (at most ``max_length``)."""
+        ...
+
+    @property
+    def active_config(self) -> Config:
+        """The configuration ``forward`` runs now (restored after a temporary ``activate``)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What changes every sub-network's outputs (weights, importance ranking): a fingerprint part."""
+        ...
+
+
+def extreme_configs(supernet: SuperNet) -> tuple[Config, Config]:
+    """(smallest, largest): the family's own ``extreme_configs`` if it has them, else the space's ends."""
+    if isinstance(supernet, HasExtremes):
+        return supernet.extreme_configs()
+    space = supernet.space()
+    return space.extreme("min"), space.extreme("max")

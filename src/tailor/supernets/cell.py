@@ -26,6 +26,8 @@ present and falls back otherwise):
 from __future__ import annotations
 
 import copy
+import dataclasses
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -217,7 +219,19 @@ class CellSuperNet(nn.Module):
         return {"op": ["skip_connect"] * n}, {"op": ["nor_conv_3x3"] * n}
 
 
-@register_supernet("nb201_cell")
-def nb201_cell(**kwargs: object) -> nn.Module:
-    """The NAS-Bench-201-shaped cell super-network (see ``CellSuperNet`` for the sizes)."""
-    return CellSuperNet(**kwargs)  # type: ignore[arg-type]
+@dataclass(frozen=True)
+class CellArgs:
+    """Sizes of the NAS-Bench-201-shaped cell super-network (see ``CellSuperNet``)."""
+
+    num_classes: int = 10
+    in_channels: int = 1
+    channels: int = 16
+    n_nodes: int = 3
+    n_cells: int = 1
+    image_size: int = 8
+
+
+@register_supernet("nb201_cell", options=CellArgs)
+def nb201_cell(args: CellArgs) -> nn.Module:
+    """The NAS-Bench-201-shaped cell super-network."""
+    return CellSuperNet(**dataclasses.asdict(args))

@@ -30,7 +30,7 @@ from tailor.supernets.elastic_ops import (
     permute_,
     permute_bn_,
 )
-from tailor.supernets.registry import args_from_kwargs, register_supernet
+from tailor.supernets.registry import register_supernet
 
 _ACTS = {"relu": nn.ReLU, "hswish": nn.Hardswish}
 
@@ -281,7 +281,7 @@ class ElasticMobileNetV3(nn.Module):
                 block.sort_channels()
 
 
-@register_supernet("mobilenetv3")
-def mobilenetv3(**kwargs: object) -> ElasticMobileNetV3:
+@register_supernet("mobilenetv3", options=MobileNetV3Args)
+def mobilenetv3(args: MobileNetV3Args) -> ElasticMobileNetV3:
     """OFA-MobileNetV3; keyword arguments are ``MobileNetV3Args`` fields."""
-    return ElasticMobileNetV3(args_from_kwargs(MobileNetV3Args, "mobilenetv3", kwargs))
+    return ElasticMobileNetV3(args)

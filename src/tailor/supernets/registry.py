@@ -1,79 +1,89 @@
 """Registry of super-network families, keyed by name (in the spirit of timm's ``register_model``).
 
-A family registers a factory ``(**kwargs) -> nn.Module`` whose result implements the
-``SuperNet`` protocol. Users register their own families the same way, without editing tailor.
+A family registers a factory and, normally, the frozen dataclass of its options: the factory then
+receives that dataclass, built by ``tailor.options.options_from_dict`` (an unknown option is a
+``ConfigError`` naming it). A factory registered without options receives the keyword arguments
+as given. Users register their own families the same way, without editing tailor.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from torch import nn
 
 from tailor.errors import ConfigError, UnknownNameError
+from tailor.options import option_names, options_from_dict
 
 Factory = Callable[..., nn.Module]
 F = TypeVar("F", bound=Factory)
 
-_REGISTRY: dict[str, Factory] = {}
+
+@dataclass(frozen=True)
+class _Family:
+    factory: Factory
+    options: type | None
 
 
-def register_supernet(name: str) -> Callable[[F], F]:
+_REGISTRY: dict[str, _Family] = {}
+
+
+def register_supernet(name: str, options: type | None = None) -> Callable[[F], F]:
     """Decorator: register ``factory`` under ``name`` and return it unchanged.
 
-    Registering a *different* factory under a taken name raises ``ConfigError`` (silently
-    replacing a family would make results depend on import order); re-registering the same
-    function (e.g. a module reload) is allowed.
+    ``options``: the family's options dataclass; ``create_supernet`` validates keyword arguments
+    into it and calls ``factory(options_instance)``. Registering a *different* factory under a
+    taken name raises ``ConfigError`` (silently replacing a family would make results depend on
+    import order); re-registering the same function (e.g. a module reload) is allowed.
     """
     if not isinstance(name, str) or not name:
         raise ConfigError("supernet.name", "must be a non-empty string")
 
     def decorator(factory: F) -> F:
         old = _REGISTRY.get(name)
-        if old is not None and _identity(old) != _identity(factory):
+        if old is not None and _identity(old.factory) != _identity(factory):
             raise ConfigError("supernet", f"name {name!r} is already registered")
-        _REGISTRY[name] = factory
+        _REGISTRY[name] = _Family(factory, options)
         return factory
 
     return decorator
 
 
 def _identity(factory: Factory) -> tuple[str, str]:
-    return getattr(factory, "__module__", ""), getattr(factory, "__qualname__", repr(factory))
+    return factory.__module__, factory.__qualname__
 
 
-def create_supernet(name: str, **kwargs: object) -> nn.Module:
-    """Build the registered family ``name`` with ``kwargs`` (family-specific sizes)."""
+def _family(name: str) -> _Family:
     try:
-        factory = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise UnknownNameError("supernet", name, _REGISTRY) from None
-    return factory(**kwargs)
+
+
+def create_supernet(name: str, **kwargs: Any) -> nn.Module:
+    """Build the registered family ``name`` with ``kwargs`` (family-specific sizes)."""
+    family = _family(name)
+    if family.options is None:
+        return family.factory(**kwargs)
+    return family.factory(options_from_dict(family.options, name, kwargs))
+
+
+def supernet_option_names(name: str) -> list[str] | None:
+    """The options family ``name`` accepts: its dataclass fields, or its factory's named parameters;
+    ``None`` when the factory takes arbitrary keyword arguments."""
+    family = _family(name)
+    if family.options is not None:
+        return option_names(family.options)
+    params = inspect.signature(family.factory).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params]
 
 
 def list_supernets() -> list[str]:
     """Registered family names, sorted."""
     return sorted(_REGISTRY)
 
-
-def is_registered(name: str) -> bool:
-    return name in _REGISTRY
-
-
-T = TypeVar("T")
-
-
-def args_from_kwargs(cls: type[T], family: str, kwargs: dict[str, object]) -> T:
-    """Build a family's argument dataclass; an unknown keyword is a ``ConfigError``.
-
-    Lists (as read from YAML/JSON) become tuples so the dataclass stays hashable.
-    """
-    import dataclasses
-
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    for key in kwargs:
-        if key not in names:
-            raise ConfigError(f"{family}.{key}", "unknown argument", names)
-    fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
-    return cls(**fixed)

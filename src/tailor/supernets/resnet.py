@@ -32,7 +32,7 @@ from tailor.supernets.elastic_ops import (
     permute_,
     permute_bn_,
 )
-from tailor.supernets.registry import args_from_kwargs, register_supernet
+from tailor.supernets.registry import register_supernet
 
 
 @dataclass(frozen=True)
@@ -260,7 +260,7 @@ class ElasticResNet(nn.Module):
                 block.sort_channels()
 
 
-@register_supernet("resnet")
-def resnet(**kwargs: object) -> ElasticResNet:
+@register_supernet("resnet", options=ResNetArgs)
+def resnet(args: ResNetArgs) -> ElasticResNet:
     """OFA-ResNet50-shaped elastic ResNet; keyword arguments are ``ResNetArgs`` fields."""
-    return ElasticResNet(args_from_kwargs(ResNetArgs, "resnet", kwargs))
+    return ElasticResNet(args)

@@ -31,11 +31,12 @@ int64 of shape (batch, seq_len=128).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,17 +87,9 @@ class ElasticTransformerConfig:
     n_calibration: int = 256
     seq_len: int = 128
 
-    @classmethod
-    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> ElasticTransformerConfig:
-        names = [f.name for f in fields(cls)]
-        for key in kwargs:
-            if key not in names:
-                raise ConfigError(f"transformer.{key}", "unknown option", names)
-        values = dict(kwargs)
-        for key in ("depths", "heads", "ffn"):
-            if key in values:
-                values[key] = tuple(sorted(values[key]))
-        return cls(**values)
+    def __post_init__(self) -> None:
+        for key in ("depths", "heads", "ffn"):  # the space lists choices in increasing order
+            object.__setattr__(self, key, tuple(sorted(getattr(self, key))))
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -407,6 +400,9 @@ class ElasticTransformer(_Encoder):
             layer.ffn = canon["ffn"][i] or layer.max_ffn
         self._active = canon
 
+    def describe(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.cfg)
+
     @property
     def active_config(self) -> Config:
         """The canonical configuration that ``forward`` currently runs."""
@@ -473,7 +469,7 @@ class ElasticTransformer(_Encoder):
         return out
 
 
-@register_supernet("transformer")
-def transformer(**kwargs: Any) -> ElasticTransformer:
+@register_supernet("transformer", options=ElasticTransformerConfig)
+def transformer(cfg: ElasticTransformerConfig) -> ElasticTransformer:
     """Elastic all-MiniLM-L6-v2; keyword arguments are ``ElasticTransformerConfig`` fields."""
-    return ElasticTransformer(ElasticTransformerConfig.from_kwargs(kwargs))
+    return ElasticTransformer(cfg)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
+from tailor.errors import ConfigError
 from tailor.measure import Evaluator
 from tailor.objectives import Objective
-from tailor.problems import Problem
+from tailor.problems import BuildContext, Problem, register_problem
 from tailor.space import Choice, Config, SearchSpace
 
 
@@ -45,8 +47,30 @@ def toy_problem(n_genes: int = 6, k: int = 4, delay_s: float = 0.0,
     return Problem(
         name="toy", space=space, evaluators=[ToyEvaluator(k, delay_s, fail)],
         objectives=[Objective("error", "min"), Objective("size", "min")],
-        settings={"problem": "toy", "n_genes": n_genes, "k": k},
+        settings={"n_genes": n_genes, "k": k},
     )
+
+
+@dataclass(frozen=True)
+class ToyOptions:
+    """``n_genes`` positions of ``k`` values each; ``delay_s`` per evaluation (to interrupt a run)."""
+
+    n_genes: int = 6
+    k: int = 4
+    delay_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.n_genes <= 64:
+            raise ConfigError("toy.n_genes", f"must be in 1..64, got {self.n_genes}")
+        if not 2 <= self.k <= 100:
+            raise ConfigError("toy.k", f"must be in 2..100, got {self.k}")
+        if not 0 <= self.delay_s <= 60:
+            raise ConfigError("toy.delay_s", f"must be in [0, 60], got {self.delay_s}")
+
+
+@register_problem("toy", ToyOptions, "analytic toy problem for tests (import tailor.testing.toy)")
+def build_toy(options: ToyOptions, context: BuildContext) -> Problem:
+    return toy_problem(options.n_genes, options.k, options.delay_s)
 
 
 def interrupted_toy_problem(at_call: int, **kwargs) -> Problem:

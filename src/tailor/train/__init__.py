@@ -20,7 +20,7 @@ from tailor.train.paths import (
     make_path_sampler,
     tau_at,
 )
-from tailor.train.trainer import Trainer, TrainResult, build_supernet, evaluate, extremes, train
+from tailor.train.trainer import Trainer, TrainResult, build_supernet, evaluate, train
 from tailor.train.variance import GradVarianceTracker
 
 __all__ = [
@@ -39,7 +39,6 @@ __all__ = [
     "UniformPathSampler",
     "build_supernet",
     "evaluate",
-    "extremes",
     "fit_to_input",
     "load_checkpoint",
     "load_data",

@@ -77,6 +77,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(name, f"must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError("seed", f"must be an integer >= 0, got {self.seed!r}")
         if not self.lr > 0:
             raise ConfigError("lr", f"must be > 0, got {self.lr!r}")
         if self.grad_variance_probe == 1 or self.grad_variance_probe < 0:

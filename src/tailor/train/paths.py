@@ -17,7 +17,6 @@ checkpoints as plain Python/NumPy data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from torch import nn
 
 from tailor.errors import ConfigError
 from tailor.space import Config, SearchSpace
+from tailor.supernets.base import HasChoiceParameters, HasExtremes
 
 PATH_SAMPLERS = ("sandwich", "spos", "fairnas", "padad")
 PARAM_FREE_POLICIES = ("mean", "zero")
@@ -212,11 +212,10 @@ class PadaPathSampler(PathSampler):
     def _bind(self, supernet: nn.Module) -> None:
         """Per gene and value, that candidate's parameters (or ``None``: generic score)."""
         self._supernet_id = id(supernet)
-        getter: Callable[[], dict] | None = getattr(supernet, "choice_parameters", None)
-        if getter is None:
+        if not isinstance(supernet, HasChoiceParameters):
             self._groups = None
             return
-        table = getter()
+        table = supernet.choice_parameters()
         groups: list[list[list[nn.Parameter]]] = []
         for c in self.space.choices:
             for b in range(c.n_genes):
@@ -285,8 +284,8 @@ def make_path_sampler(name: str, space: SearchSpace, supernet: nn.Module | None 
     if name == "fairnas":
         return FairPathSampler(space)
     if name == "sandwich":
-        getter = getattr(supernet, "extreme_configs", None)
-        return SandwichPathSampler(space, extremes=getter() if getter else None, **options)
+        extremes = supernet.extreme_configs() if isinstance(supernet, HasExtremes) else None
+        return SandwichPathSampler(space, extremes=extremes, **options)
     if name == "padad":
         return PadaPathSampler(space, **options)
     raise ConfigError("sampler", f"unknown sampler {name!r}", PATH_SAMPLERS)

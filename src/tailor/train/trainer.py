@@ -30,6 +30,7 @@ from torch import nn
 from tailor.errors import ConfigError
 from tailor.measure.accuracy import recalibrate_batchnorm, top1
 from tailor.space import Config
+from tailor.supernets import SuperNet, create_supernet, extreme_configs, supernet_option_names
 from tailor.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from tailor.train.config import TrainConfig
 from tailor.train.data import DataSplit, fit_to_input, load_data
@@ -59,33 +60,15 @@ class TrainResult:
 
 def build_supernet(config: TrainConfig, data: DataSplit) -> nn.Module:
     """Create the registered family, telling it the classes and channels when it accepts them."""
-    import tailor.supernets  # noqa: F401  (registers the built-in families)
-    from tailor.supernets.registry import create_supernet
 
-    kwargs = {
-        "num_classes": data.num_classes,
-        "in_channels": data.in_channels,
-        **config.supernet_kwargs,
-    }
-    try:
-        net = create_supernet(config.supernet, **kwargs)
-    except (TypeError, ConfigError) as e:  # a family that does not take num_classes/in_channels
-        if not ("unexpected keyword" in str(e) or "unknown argument" in str(e)):
-            raise
-        net = create_supernet(config.supernet, **dict(config.supernet_kwargs))
-    for name in ("space", "activate", "example_input"):
-        if not callable(getattr(net, name, None)):
-            raise ConfigError("supernet", f"{config.supernet!r} lacks {name}() of the SuperNet protocol")
+    accepted = supernet_option_names(config.supernet)
+    data_sizes = {"num_classes": data.num_classes, "in_channels": data.in_channels}
+    kwargs = {k: v for k, v in data_sizes.items() if accepted is None or k in accepted}
+    net = create_supernet(config.supernet, **{**kwargs, **config.supernet_kwargs})
+    if not isinstance(net, SuperNet):
+        raise ConfigError("supernet", f"{config.supernet!r} does not implement the SuperNet protocol "
+                          "(space, activate, subnet, example_input, forward)")
     return net
-
-
-def extremes(supernet: nn.Module) -> tuple[Config, Config]:
-    """(smallest, largest): the family's own ``extreme_configs`` if any, else the space's ends."""
-    getter = getattr(supernet, "extreme_configs", None)
-    if getter is not None:
-        return getter()
-    space = supernet.space()
-    return space.extreme("min"), space.extreme("max")
 
 
 @torch.no_grad()
@@ -149,7 +132,7 @@ class Trainer:
         torch.manual_seed(config.seed)  # weight initialisation
         self.supernet = supernet if supernet is not None else build_supernet(config, self.data)
         self.space = self.supernet.space()
-        self.smallest, self.largest = extremes(self.supernet)
+        self.smallest, self.largest = extreme_configs(self.supernet)
         # Families with an elastic input resolution (a config-dependent example_input) get each
         # batch resized to the sampled resolution; fixed-shape families get the data fitted once.
         shapes = {self._input_shape(c) for c in (self.smallest, self.largest)}
