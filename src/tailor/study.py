@@ -52,6 +52,38 @@ class RunStats:
         return max(self.wall_s - self.eval_s, 0.0)
 
 
+class CheapObjectives:
+    """The objectives that the problem's cheap evaluators (``expensive = False``: MACs, params)
+    report, computed for any genes a tactic scores (cached by configuration key); NaN for the
+    objectives only a real evaluation measures."""
+
+    def __init__(self, problem: Problem, columns: dict[int, Sequence]):
+        self.problem, self.columns = problem, columns
+        self._cache: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def of(cls, problem: Problem) -> CheapObjectives | None:
+        cheap = [e for e in problem.evaluators if not e.expensive]
+        columns = {i: [e for e in cheap if o.name in e.metrics] for i, o in enumerate(problem.objectives)}
+        columns = {i: es for i, es in columns.items() if es}
+        return cls(problem, columns) if columns else None
+
+    def __call__(self, genes: np.ndarray) -> np.ndarray:
+        space, objectives = self.problem.space, self.problem.objectives
+        out = np.full((len(genes), len(objectives)), np.nan)
+        for row, g in enumerate(genes):
+            config = space.from_genes(g)
+            key = space.key(config)
+            if key not in self._cache:
+                values = np.full(len(objectives), np.nan)
+                for i, evaluators in self.columns.items():
+                    o = objectives[i]
+                    values[i] = o.sign * float(evaluators[0].evaluate([config])[0][o.name])
+                self._cache[key] = values
+            out[row] = self._cache[key]
+        return out
+
+
 class Study:
     """Ties a problem, a tactic and a store; ``optimize(budget)`` runs or resumes the search.
 
@@ -72,7 +104,7 @@ class Study:
             "evaluators": [e.fingerprint() for e in problem.evaluators],
         }
         self.record = store.open_study(name, settings)
-        tactic.setup(problem.space, len(self.objectives), self.seed)
+        tactic.setup(problem.space, len(self.objectives), self.seed, exact=CheapObjectives.of(problem))
         self.history = History(problem.space, len(self.objectives))
         self._waiting: list[TrialRecord] = []
         # Finished trials not yet in the history: it takes them in planning order, so one that
@@ -189,4 +221,4 @@ class Study:
         self.history.add(genes, f, trial.batch)
 
 
-__all__ = ["COMPLETE", "FAIL", "RunStats", "Study", "check_budget"]
+__all__ = ["COMPLETE", "FAIL", "CheapObjectives", "RunStats", "Study", "check_budget"]

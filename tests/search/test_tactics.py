@@ -144,3 +144,35 @@ def test_tailor_neighbour_picks_come_from_the_measured_front():
     with_three = near_front_counts(3)
     assert min(with_three[:-1]) >= 3, with_three  # the last batch may be cut short by the budget
     assert sum(with_three) > sum(near_front_counts(0))
+
+
+def test_cheap_objectives_are_computed_not_predicted(tmp_path):
+    """An objective a cheap evaluator reports (params here) reaches the default tactic exactly."""
+    import toy_plugin  # noqa: F401  (tests/toy_plugin.py registers toy_mlp)
+
+    from tailor.measure.evaluators import ComplexityEvaluator
+    from tailor.problems import ProblemSpec, build_problem
+    from tailor.search import TailorTactic
+    from tailor.store import open_store
+    from tailor.study import CheapObjectives, Study
+
+    problem = build_problem(ProblemSpec("toy_mlp", {"seed": 1}))
+    exact = CheapObjectives.of(problem)
+    assert exact is not None and list(exact.columns) == [1]  # params is cheap, the fit error is not
+    genes = problem.space.sample_genes(np.random.default_rng(0), 5)
+    values = exact(genes)
+    assert np.isnan(values[:, 0]).all()
+    params = [ComplexityEvaluator(problem.supernet).evaluate([problem.space.from_genes(g)])[0]["params"]
+              for g in genes]
+    assert values[:, 1].tolist() == params
+
+    seen = []
+
+    class Spy(TailorTactic):
+        def ask(self, history, n, rng):
+            if self.exact is not None:
+                seen.append(self.exact)
+            return super().ask(history, n, rng)
+
+    Study(problem, Spy(), open_store(str(tmp_path / "s.db")), seed=0).optimize(8)
+    assert seen and isinstance(seen[0], CheapObjectives)

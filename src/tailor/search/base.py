@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Protocol
 
 import numpy as np
 
 from tailor.search.history import History
 from tailor.space import SearchSpace
+
+
+class ExactObjectives(Protocol):
+    """``(n, n_obj)`` minimised objective values for gene rows: exact where a cheap evaluator
+    computes that objective, NaN where only a real evaluation can tell."""
+
+    def __call__(self, genes: np.ndarray) -> np.ndarray: ...
 
 
 class Tactic(ABC):
@@ -20,9 +28,13 @@ class Tactic(ABC):
 
     name: str = "tactic"
 
-    def setup(self, space: SearchSpace, n_obj: int, seed: int) -> None:
-        """Called once before the first ask (and again on resume)."""
-        self.space, self.n_obj, self.seed = space, n_obj, seed
+    def setup(self, space: SearchSpace, n_obj: int, seed: int, exact: ExactObjectives | None = None) -> None:
+        """Called once before the first ask (and again on resume).
+
+        ``exact``: the objectives that cheap evaluators compute (MACs, params) for any genes, so a
+        tactic that scores candidates can use them instead of predicting them.
+        """
+        self.space, self.n_obj, self.seed, self.exact = space, n_obj, seed, exact
 
     def batch_size(self, history: History, budget: int) -> int:
         """How many configurations the next ask should propose (the study caps it by budget)."""

@@ -78,6 +78,12 @@ class TailorTactic(Tactic):
         if len(pool) == 0:
             return fill_unseen(history, empty, n, rng)
         mean, std = predict(pool)
+        if self.exact is not None:  # cheap objectives (MACs, params): computed, not predicted
+            exact = self.exact(pool)
+            known = ~np.isnan(exact)
+            lo, span = robust_bounds(history.F, self.fence)
+            mean = np.where(known, (np.nan_to_num(exact) - lo) / span, mean)
+            std = np.where(known, 0.0, std)
         optimistic = mean - self.kappa * std
         on_front = pareto_mask(Fn)
         ref = np.full(self.n_obj, 1.1)

@@ -436,27 +436,26 @@ class ElasticTransformer(_Encoder):
             self._resolve(config)
         gen = torch.Generator().manual_seed(0)
         ids = torch.randint(1000, self.embeddings.word.num_embeddings, (batch_size, seq_len), generator=gen)
-        ids[:, 0], ids[:, -1] = 101, 102  # [CLS], [SEP]
+        tok = self._tokenizer()
+        ids[:, 0], ids[:, -1] = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         return ids, torch.ones_like(ids)
 
     # ----------------------------------------------------------------- text helpers
     def tokenize(self, sentences: Sequence[str], max_length: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
         """Word-piece ``sentences`` (truncated to ``max_length`` tokens) padded to the longest."""
         if max_length not in self._tokenizers:
-            from tokenizers import Tokenizer
-
-            tok = Tokenizer.from_file(str(self._tokenizer_path))
-            tok.no_padding()
+            tok = self._tokenizer()
+            tok.enable_padding(pad_id=tok.token_to_id("[PAD]"), pad_token="[PAD]")  # to the batch's longest
             tok.enable_truncation(max_length)
             self._tokenizers[max_length] = tok
         encs = self._tokenizers[max_length].encode_batch(list(sentences))
-        t = max(len(e.ids) for e in encs)
-        ids = torch.zeros(len(encs), t, dtype=torch.long)
-        mask = torch.zeros(len(encs), t, dtype=torch.long)
-        for i, e in enumerate(encs):
-            ids[i, : len(e.ids)] = torch.tensor(e.ids)
-            mask[i, : len(e.ids)] = 1
-        return ids, mask
+        return (torch.tensor([e.ids for e in encs], dtype=torch.long),
+                torch.tensor([e.attention_mask for e in encs], dtype=torch.long))
+
+    def _tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(str(self._tokenizer_path))
 
     @torch.inference_mode()
     def encode(self, sentences: Sequence[str], batch_size: int = 64, max_length: int = 128) -> torch.Tensor:
