@@ -159,6 +159,8 @@ class Study:
                     break
                 if len(genes) > n:
                     raise RuntimeError(f"tactic {self.tactic.name} proposed {len(genes)} > {n} configurations")
+                if batch == 0 and self.problem.seed_configs:
+                    genes = self._with_seeds(genes, budget - self.n_finished)
                 space = self.problem.space
                 configs = [space.from_genes(g) for g in genes]
                 planned = self.store.plan(self.record.id, batch, [(space.key(c), c) for c in configs],
@@ -166,6 +168,14 @@ class Study:
                 self._evaluate(planned, on_trial, pool)
         self.stats.wall_s = time.perf_counter() - start
         return self.stats
+
+    def _with_seeds(self, genes: np.ndarray, room: int) -> np.ndarray:
+        """The problem's seed configurations, then the tactic's first proposals (those that are not
+        seeds), ``room`` rows at most: the first batch measures the seeds on top of the tactic's."""
+        space = self.problem.space
+        seeds = np.array([space.to_genes(space.validate(c)) for c in self.problem.seed_configs])
+        both = self.history.unseen(np.vstack([seeds, genes]))  # drops repeats, seeds first
+        return both[:room]
 
     def _evaluate(self, planned: Sequence[TrialRecord], on_trial, pool: WorkerPool | None) -> None:
         """Measure a planned batch, commit each result as it arrives, then extend the history."""

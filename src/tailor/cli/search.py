@@ -90,6 +90,8 @@ def search(
     logged = sorted({k for t in fr for k in t.metrics} - set(names))
     rows = [{"key": t.key, **t.metrics} for t in fr]
     print_table(f"Pareto front ({len(fr)} of {len(trials)} evaluated)", rows, ["key", *names, *logged])
+    if names == ["agreement", "latency_ms"]:
+        _print_speedups(trials, the_problem.space)
     if fr:
         k = knee(fr, the_problem.objectives)
         say(f"knee: {k.key} " + ", ".join(f"{n}={k.metrics[n]:.4g}" for n in names))
@@ -106,3 +108,29 @@ def search(
             say(f"knee sub-network exported: {exported.onnx}")
     err.print(f"results: {paths['json'].parent}/ (results.json, evaluations.csv, front.csv, pareto.png, "
               "hypervolume.png)", markup=False, highlight=False, soft_wrap=True)
+
+
+SPEEDUP_LEVELS = (0.95, 0.90, 0.80)
+
+
+def speedups(trials: list, space, levels: tuple[float, ...] = SPEEDUP_LEVELS) -> list[dict]:
+    """Per agreement level, the fastest measured sub-network that keeps it, and its speed-up over
+    the full model (the space's largest, which the minilm problem always measures)."""
+    done = [t for t in trials if t.state == "COMPLETE" and {"agreement", "latency_ms"} <= set(t.metrics)]
+    full_key = space.key(space.extreme("max"))
+    full = next((t.metrics["latency_ms"] for t in done if t.key == full_key), None)
+    rows = []
+    for level in levels:
+        ok = [t for t in done if t.metrics["agreement"] >= level]
+        best = min(ok, key=lambda t: t.metrics["latency_ms"]) if ok else None
+        rows.append({"agreement >=": f"{level:.0%}", "key": best.key if best else "none measured",
+                     "agreement": best.metrics["agreement"] if best else None,
+                     "latency_ms": best.metrics["latency_ms"] if best else None,
+                     "speed-up": full / best.metrics["latency_ms"] if best and full else None})
+    return rows
+
+
+def _print_speedups(trials: list, space) -> None:
+    rows = speedups(trials, space)
+    print_table("fastest sub-network per agreement level (speed-up over the full model)", rows,
+                ["agreement >=", "key", "agreement", "latency_ms", "speed-up"])

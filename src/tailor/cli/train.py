@@ -42,11 +42,14 @@ def train(
     supernet: str = typer.Option(
         None, "--supernet", help="Registered family (default: nb201_cell on digits, mobilenetv3 on image folders)."),
     supernet_args: str = typer.Option(None, "--supernet-args", help="Family sizes as JSON, e.g. '{\"channels\": 16}'."),
-    data: str = typer.Option("digits", "--data", help="'digits' (built in) or an image folder."),
+    data: str = typer.Option("digits", "--data", help="'digits' (built in) or an image folder; transformer: "
+                             "text FILE|DIR (one sentence per line, .txt files) added to the built-in corpus."),
     sampler: str = typer.Option("sandwich", "--sampler", help=SAMPLER_HELP),
     epochs: int = typer.Option(10, "--epochs", help="Training epochs (>= 1)."),
-    batch_size: int = typer.Option(64, "--batch-size", help="Examples per step (>= 1)."),
-    lr: float = typer.Option(0.05, "--lr", help="Peak learning rate (> 0)."),
+    steps: int = typer.Option(None, "--steps", help="transformer: optimiser steps (default 600)."),
+    optimizer: str = typer.Option("adamw", "--optimizer", help="transformer: adamw, or one tailor.optim provides."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Examples per step (>= 1; 64, transformer 32)."),
+    lr: float = typer.Option(None, "--lr", help="Peak learning rate (> 0; 0.05, transformer 1e-4)."),
     seed: int = typer.Option(0, "--seed", help="Seeds weights, data order, paths and the split (>= 0)."),
     image_size: int = typer.Option(32, "--image-size", help="Image folders are resized to it."),
     importance_weights: bool = typer.Option(
@@ -54,13 +57,19 @@ def train(
     out: Path = typer.Option(Path("runs/train"), "--out", help="Checkpoint folder."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUT/last.pt if it exists."),
 ) -> None:
-    """Train a super-network; checkpoints OUT/last.pt after every epoch."""
+    """Train a super-network; checkpoints OUT/last.pt after every epoch (transformer: every few steps)."""
     from tailor.train import TrainConfig, Trainer
 
+    if supernet == "transformer":  # distillation from the original MiniLM, not classification
+        from tailor.cli.train_transformer import train_transformer
+
+        return train_transformer(supernet_kwargs=_parse_kwargs(supernet_args), data=data, sampler=sampler,
+                                 steps=steps, batch_size=batch_size, lr=lr, seed=seed, optimizer=optimizer,
+                                 out=out, resume=resume)
     config = TrainConfig(
         supernet=supernet or _default_supernet(data), supernet_kwargs=_parse_kwargs(supernet_args), data=data,
-        image_size=image_size, sampler=sampler, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-        importance_weights=importance_weights,
+        image_size=image_size, sampler=sampler, epochs=epochs, batch_size=batch_size or 64, lr=lr or 0.05,
+        seed=seed, importance_weights=importance_weights,
     )
     trainer = Trainer(config, writable_dir("out", out))
     with progress(transient=True) as bar:

@@ -63,6 +63,9 @@ class RetrievalAgreementEvaluator(Evaluator):
             wait on each other); on an idle 2-core machine ``threads=2`` is faster.
         reference: the configuration whose neighbours count as truth; ``None`` for the largest
             (``space().extreme("max")``).
+        reference_model: a standalone model ``model(input_ids, attention_mask)`` whose neighbours
+            count as truth instead (e.g. the original pre-trained encoder when the super-network's
+            weights were trained, so that its largest sub-network is scored too).
         n_sentences: size of the default corpus (ignored when ``corpus`` is given); the cost of
             an evaluation is proportional to it.
     """
@@ -81,6 +84,7 @@ class RetrievalAgreementEvaluator(Evaluator):
         threads: int | None = 1,
         reference: Config | None = None,
         n_sentences: int = DEFAULT_CORPUS_SIZE,
+        reference_model: Any = None,
     ):
         if not isinstance(supernet, TextEncoder):
             raise ConfigError("supernet", "retrieval agreement needs a text encoder (tokenize, active_config, "
@@ -113,7 +117,9 @@ class RetrievalAgreementEvaluator(Evaluator):
             )
         self.n_queries = self.n_sentences if n_queries is None else n_queries
         self.reference = supernet.space().extreme("max") if reference is None else dict(reference)
-        self._reference_topk = self._topk(self.embed(self.reference))
+        self.external_reference = reference_model is not None
+        truth = self.embed_model(reference_model) if self.external_reference else self.embed(self.reference)
+        self._reference_topk = self._topk(truth)
 
     def _default_corpus(self, n: int) -> list[str]:
         """The first ``n`` built-in sentences that fit in ``max_length`` tokens uncut."""
@@ -206,5 +212,6 @@ class RetrievalAgreementEvaluator(Evaluator):
         net = hashlib.sha1(repr(sorted(self.supernet.describe().items())).encode()).hexdigest()[:8]
         return (
             f"RetrievalAgreement(k={self.k},n={self.n_sentences},q={self.n_queries},"
-            f"len={self.max_length},corpus={self.corpus_fingerprint},net={net})"
+            f"len={self.max_length},corpus={self.corpus_fingerprint},net={net}"
+            + (",ref=model)" if self.external_reference else ")")
         )

@@ -20,6 +20,10 @@ class Problem:
     continues the same problem: ``build_problem`` puts the ``ProblemSpec`` there (``spec``), next
     to facts the builder derived (e.g. the trained checkpoint's path). ``spec`` is the spec the
     problem was built from (``None`` for a problem built by hand, e.g. in tests).
+
+    ``seed_configs``: configurations the study always measures, in its first batch ahead of what
+    the tactic proposes there (e.g. the space's largest and smallest, so the front spans the whole
+    range); they are a function of the spec, so a resumed study plans the same batch.
     """
 
     name: str
@@ -29,6 +33,7 @@ class Problem:
     settings: dict[str, Any] = field(default_factory=dict)
     supernet: Any = None  # the super-network behind the evaluators, when there is one (for export)
     spec: Any = None
+    seed_configs: Sequence[dict[str, Any]] = ()
 
     def __post_init__(self) -> None:
         available = self.metrics()

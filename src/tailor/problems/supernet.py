@@ -45,7 +45,18 @@ class LatencyOptions:
 
 @dataclass(frozen=True)
 class MiniLMOptions(LatencyOptions):
-    """The main job's options: latency measurement only (the corpus and weights are built in)."""
+    """The main job's options: latency measurement, and which weights the super-network has:
+    ``trained`` (default: the distilled super-network shipped with tailor), ``original`` (the
+    pre-trained checkpoint, re-ordered by importance) or a ``FILE.safetensors`` that ``tailor train
+    --supernet transformer`` wrote. Agreement is always measured against the original model."""
+
+    weights: str = "trained"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from tailor.supernets.transformer import weights_file
+
+        weights_file(self.weights)  # ConfigError naming the allowed values
 
 
 @dataclass(frozen=True)
@@ -86,10 +97,13 @@ def minilm_problem(options: MiniLMOptions, context: BuildContext) -> Problem:
     from tailor.measure.retrieval import RetrievalAgreementEvaluator
     from tailor.supernets import create_supernet
 
-    net = create_supernet("transformer")
+    kwargs = {} if options.weights == "original" else {"weights": options.weights}
+    net = create_supernet("transformer", **kwargs)
     net.eval()
+    # trained weights: the truth is still the original model (its order does not matter: magnitude)
+    teacher = create_supernet("transformer", importance="magnitude").eval() if kwargs else None
     evaluators = [
-        RetrievalAgreementEvaluator(net),
+        RetrievalAgreementEvaluator(net, reference_model=teacher),
         LatencyEvaluator(net, backend=options.backend, batch_size=1, threads=options.threads,
                          repeats=options.latency_repeats),
         ComplexityEvaluator(net),
@@ -99,8 +113,10 @@ def minilm_problem(options: MiniLMOptions, context: BuildContext) -> Problem:
         space=net.space(),
         evaluators=evaluators,
         objectives=[Objective("agreement", "max"), Objective("latency_ms", "min")],
-        settings={"supernet": "transformer", "supernet_kwargs": {}},
+        settings={"supernet": "transformer", "supernet_kwargs": kwargs},
         supernet=net,
+        # the full model and the smallest are always measured: the front spans the whole range
+        seed_configs=[net.space().extreme("max"), net.space().extreme("min")],
     )
 
 

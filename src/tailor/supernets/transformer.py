@@ -49,6 +49,9 @@ from tailor.space import Choice, Config, SearchSpace
 from tailor.supernets.registry import register_supernet
 
 IMPORTANCE = ("activation", "magnitude")
+WEIGHTS = ("original", "trained")
+# the distilled super-network's layers, shipped as package data (docs/benchmarks/minilm.md)
+TRAINED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "minilm-l6-elastic.safetensors"
 
 
 def default_checkpoint() -> Path:
@@ -77,6 +80,11 @@ class ElasticTransformerConfig:
         importance: how heads and neurons are ranked, ``activation`` or ``magnitude``.
         n_calibration: corpus sentences used for ``activation`` importance.
         seq_len: sequence length of ``example_input`` (latency is measured at this length).
+        weights: the encoder layers' weights: ``None`` or ``"original"`` for the pre-trained
+            checkpoint (re-ordered by ``importance``), ``"trained"`` for the distilled super-network
+            shipped with tailor (``TRAINED_WEIGHTS``), or the path of a ``.safetensors`` file written
+            by ``tailor train --supernet transformer``. Trained layers are stored already
+            re-ordered, so ``importance`` and ``n_calibration`` do not apply to them.
     """
 
     checkpoint: str | None = None
@@ -86,6 +94,7 @@ class ElasticTransformerConfig:
     importance: str = "activation"
     n_calibration: int = 256
     seq_len: int = 128
+    weights: str | None = None
 
     def __post_init__(self) -> None:
         for key in ("depths", "heads", "ffn"):  # the space lists choices in increasing order
@@ -282,7 +291,12 @@ class ElasticTransformer(_Encoder):
         self._tokenizers: dict[int, Any] = {}
         self.eval()
         self._space = self._build_space()
-        self._rank(cfg, calibration)
+        self.weights_file = weights_file(cfg.weights)
+        self._weights_digest: str | None = None
+        if self.weights_file is None:
+            self._rank(cfg, calibration)
+        else:  # trained layers are stored in their importance order
+            self._weights_digest = load_elastic_layers(self, self.weights_file, path / "model.safetensors")
         self.activate(self._space.extreme("max"))
 
     # ----------------------------------------------------------------- construction
@@ -294,6 +308,7 @@ class ElasticTransformer(_Encoder):
                 raise ConfigError(f"transformer.{key}", f"values must be integers in 1..{top}, got {values!r}")
             if values[-1] != top:
                 raise ConfigError(f"transformer.{key}", f"must include the full size {top}")
+        weights_file(cfg.weights)  # an unknown value fails before any file is read
         if cfg.importance not in IMPORTANCE:
             raise ConfigError("transformer.importance", f"got {cfg.importance!r}", IMPORTANCE)
         if not isinstance(cfg.n_calibration, int) or cfg.n_calibration < 1:
@@ -401,7 +416,11 @@ class ElasticTransformer(_Encoder):
         self._active = canon
 
     def describe(self) -> dict[str, Any]:
-        return dataclasses.asdict(self.cfg)
+        out = dataclasses.asdict(self.cfg)
+        out.pop("weights")  # the original weights keep the settings' fingerprint they always had
+        if self.weights_file is not None:
+            out["weights"] = f"sha256:{self._weights_digest}"
+        return out
 
     @property
     def active_config(self) -> Config:
@@ -466,6 +485,67 @@ class ElasticTransformer(_Encoder):
             idx = order[start : start + batch_size]
             out[idx] = self(*self.tokenize([sentences[i] for i in idx], max_length))
         return out
+
+
+# --------------------------------------------------------------------------- trained weights
+def weights_file(weights: str | None) -> Path | None:
+    """The layers file that ``ElasticTransformerConfig.weights`` names (``None``: the original)."""
+    if weights is None or weights == "original":
+        return None
+    if weights == "trained":
+        return TRAINED_WEIGHTS
+    if not isinstance(weights, str) or not weights.endswith(".safetensors"):
+        raise ConfigError("weights", f"got {weights!r}", (*WEIGHTS, "a FILE.safetensors path"))
+    return Path(weights)
+
+
+def _sha256(file: Path, n: int = 16) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(file, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:n]
+
+
+@torch.no_grad()
+def load_elastic_layers(net: ElasticTransformer, file: Path, base: Path) -> str:
+    """Copy trained encoder layers from ``file`` (written by ``tailor.train.distill``) into ``net``.
+
+    Returns the file's SHA-256 prefix. A missing, corrupt, foreign or mismatched file is a
+    ``ConfigError`` naming it: there is no silent fallback to the original weights.
+    """
+    from safetensors import safe_open
+
+    from tailor.train.distill import WEIGHTS_FORMAT
+
+    if not file.is_file():
+        raise ConfigError("weights", f"trained weights file not found: {file}")
+    try:
+        with safe_open(str(file), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+    except Exception as exc:  # truncated, not safetensors, bad header ...
+        raise ConfigError("weights", f"cannot read trained weights {file}: corrupt or not a safetensors file "
+                          f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from None
+    if meta.get("format") != WEIGHTS_FORMAT:
+        raise ConfigError("weights", f"{file} is not a tailor elastic-MiniLM weights file "
+                          f"(format {meta.get('format')!r}, expected {WEIGHTS_FORMAT!r})")
+    if meta.get("base_sha256") != _sha256(base):
+        raise ConfigError("weights", f"{file} was trained from another checkpoint than {base}")
+    own = net.layers.state_dict()
+    want = {f"layers.{k}" for k in own}
+    if set(tensors) != want:
+        odd = sorted(set(tensors) ^ want)[0]
+        raise ConfigError("weights", f"{file} does not fit this super-network (tensor {odd!r})")
+    for k, v in own.items():
+        t = tensors[f"layers.{k}"]
+        if t.shape != v.shape or not torch.isfinite(t).all():
+            raise ConfigError("weights", f"{file}: tensor 'layers.{k}' has shape {tuple(t.shape)} or "
+                              f"non-finite values (expected {tuple(v.shape)})")
+        v.copy_(t.to(v.dtype))
+    return _sha256(file)
 
 
 @register_supernet("transformer", options=ElasticTransformerConfig)
