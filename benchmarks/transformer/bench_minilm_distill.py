@@ -17,7 +17,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -57,27 +56,16 @@ CONFIGS = {
 }
 
 
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                                    capture_output=True, text=True).stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = None, None
-    import onnxruntime
+def provenance() -> dict:
+    """Git commit, CPU model, cores, date, load and the exact command, stored with every result."""
+    from tailor.measure.machine import machine_info
 
-    return {"git_commit": commit, "git_dirty": dirty, "cpu": cpu, "cores": os.cpu_count(),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
+
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": dirty,
+            **machine_info(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "load_average_1m": os.getloadavg()[0],
             "command": "PYTHONPATH=src python " + " ".join(shlex.quote(a) for a in sys.argv)}
 
@@ -129,7 +117,7 @@ def main() -> None:
                       "sentences": after.n_sentences, "slice": "test (tailor.data.text.split_corpus)"},
         "latency": {"backend": "onnxruntime", "batch_size": 1, "seq_len": 128, "threads": 1,
                     "summary": f"fastest of {ROUNDS} interleaved rounds of {REPEATS} runs (median each)"},
-        "setup_s": setup_s, "peak_rss_mb": peak_rss_mb(), "machine": machine(), "rows": rows,
+        "setup_s": setup_s, "peak_rss_mb": peak_rss_mb(), "machine": provenance(), "rows": rows,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

@@ -26,15 +26,15 @@ def _default_supernet(data: str) -> str:
     return "nb201_cell"
 
 
-def _parse_kwargs(text: str | None) -> dict:
+def _parse_kwargs(text: str | None, field: str = "supernet-args") -> dict:
     if not text:
         return {}
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ConfigError("supernet-args", f"not valid JSON: {e.msg}") from None
+        raise ConfigError(field, f"not valid JSON: {e.msg}") from None
     if not isinstance(value, dict):
-        raise ConfigError("supernet-args", "must be a JSON object, e.g. '{\"channels\": 16}'")
+        raise ConfigError(field, "must be a JSON object, e.g. '{\"channels\": 16}'")
     return value
 
 
@@ -48,6 +48,8 @@ def train(
     epochs: int = typer.Option(10, "--epochs", help="Training epochs (>= 1)."),
     steps: int = typer.Option(None, "--steps", help="transformer: optimiser steps (default 600)."),
     optimizer: str = typer.Option("adamw", "--optimizer", help="transformer: adamw, or one tailor.optim provides."),
+    distill_args: str = typer.Option(None, "--distill-args", help="transformer: other DistillConfig settings as "
+                                     "JSON, e.g. '{\"w_largest\": 20}'."),
     batch_size: int = typer.Option(None, "--batch-size", help="Examples per step (>= 1; 64, transformer 32)."),
     lr: float = typer.Option(None, "--lr", help="Peak learning rate (> 0; 0.05, transformer 1e-4)."),
     seed: int = typer.Option(0, "--seed", help="Seeds weights, data order, paths and the split (>= 0)."),
@@ -65,7 +67,7 @@ def train(
 
         return train_transformer(supernet_kwargs=_parse_kwargs(supernet_args), data=data, sampler=sampler,
                                  steps=steps, batch_size=batch_size, lr=lr, seed=seed, optimizer=optimizer,
-                                 out=out, resume=resume)
+                                 out=out, resume=resume, distill_args=_parse_kwargs(distill_args, "distill-args"))
     config = TrainConfig(
         supernet=supernet or _default_supernet(data), supernet_kwargs=_parse_kwargs(supernet_args), data=data,
         image_size=image_size, sampler=sampler, epochs=epochs, batch_size=batch_size or 64, lr=lr or 0.05,

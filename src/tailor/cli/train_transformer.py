@@ -7,22 +7,27 @@ import sys
 from pathlib import Path
 
 from tailor.cli._console import progress, say, writable_dir
+from tailor.errors import ConfigError
 
 
 def train_transformer(*, supernet_kwargs: dict, data: str | None, sampler: str, steps: int | None,
                       batch_size: int | None, lr: float | None, seed: int, optimizer: str, out: Path,
-                      resume: bool) -> None:
+                      resume: bool, distill_args: dict | None = None) -> None:
     """Run ``DistillTrainer``; show loss and the held-out agreement of the largest, a middle and the
     smallest sub-network; write OUT/last.pt every few steps and OUT/elastic_layers.safetensors at
     the end (what ``tailor search -o weights=OUT/elastic_layers.safetensors`` searches)."""
     from tailor.train.distill import WEIGHTS_NAME, DistillConfig, DistillTrainer
 
     defaults = DistillConfig()
-    config = DistillConfig(
-        supernet_kwargs=supernet_kwargs, data=() if data in (None, "digits", "corpus") else (data,),
-        sampler=sampler, steps=steps or defaults.steps, batch_size=batch_size or defaults.batch_size,
-        lr=lr or defaults.lr, seed=seed, optimizer=optimizer,
-    )
+    flags = {"supernet_kwargs": supernet_kwargs, "data": () if data in (None, "digits", "corpus") else (data,),
+             "sampler": sampler, "steps": steps or defaults.steps, "batch_size": batch_size or defaults.batch_size,
+             "lr": lr or defaults.lr, "seed": seed, "optimizer": optimizer}
+    extra = dict(distill_args or {})
+    known = set(DistillConfig.__dataclass_fields__) - set(flags)
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise ConfigError("distill-args", f"unknown or flag-owned setting {unknown[0]!r}", sorted(known))
+    config = DistillConfig(**flags, **extra)
     out = writable_dir("out", out)
     say("loading the elastic MiniLM, ranking heads and neurons, splitting the corpus ...")
     trainer = DistillTrainer(config, out)

@@ -371,16 +371,23 @@ class ElasticTransformer(_Encoder):
             )
 
     # ----------------------------------------------------------------- SuperNet protocol
-    def _build_space(self) -> SearchSpace:
+    def _build_space(self, depths: Sequence[int] | None = None) -> SearchSpace:
         n = self.n_layers
         return SearchSpace(
             [
-                Choice("depth", self.cfg.depths, ordered=True),
+                Choice("depth", tuple(self.cfg.depths if depths is None else depths), ordered=True),
                 Choice("heads", self.cfg.heads, repeat=n, ordered=True),
                 Choice("ffn", self.cfg.ffn, repeat=n, ordered=True),
             ],
             canonicalize=functools.partial(_canonicalize, n_layers=n),
         )
+
+    def training_space(self, min_depth: int = 1) -> SearchSpace:
+        """The space restricted to ``depth >= min_depth`` (what distillation samples from)."""
+        depths = [d for d in self.cfg.depths if d >= min_depth]
+        if not depths:
+            raise ConfigError("min_depth", f"no allowed depth is >= {min_depth}", self.cfg.depths)
+        return self._build_space(depths)
 
     def space(self) -> SearchSpace:
         """``depth`` (scalar), ``heads`` and ``ffn`` (one value per layer; ``None`` if skipped).

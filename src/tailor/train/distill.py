@@ -61,7 +61,7 @@ WEIGHTS_FORMAT = "tailor.elastic-minilm/1"
 WEIGHTS_NAME = "elastic_layers.safetensors"
 KIND = "distill-transformer"
 # ElasticTransformerConfig fields a distillation run may set (``weights`` is what it produces)
-SUPERNET_FIELDS = ("checkpoint", "depths", "heads", "ffn", "importance", "n_calibration")
+SUPERNET_FIELDS = ("checkpoint", "depths", "heads", "ffn", "importance", "n_calibration", "weights")
 
 StepCallback = Callable[[int, int, float], None]  # (step, total steps, loss)
 EvalCallback = Callable[[dict[str, Any]], None]
@@ -74,7 +74,9 @@ class DistillConfig:
 
     Args:
         supernet_kwargs: ``ElasticTransformerConfig`` fields (checkpoint, depths, heads, ffn,
-            importance, n_calibration).
+            importance, n_calibration, weights). ``weights`` (a ``.safetensors`` file an earlier run
+            wrote, or ``trained``) starts from those layers: a second stage; the teacher is still
+            the original model.
         data: the user's text files or folders, added to the corpus' training slice.
         sampler: ``sandwich`` (largest + smallest + ``num_random`` random paths), ``spos`` (one
             random path) or ``padad`` (PA&DA path importance sampling).
@@ -86,6 +88,9 @@ class DistillConfig:
         w_embedding, w_similarity, w_hidden: loss weights (see the module docstring).
         w_largest: the largest sub-network's loss is multiplied by it: the small paths' gradients
             pull the shared weights away from the original function, and this holds it in place.
+        min_depth: paths are sampled with ``depth >= min_depth`` (the sandwich's smallest too). A
+            depth-1 sub-network runs the last layer alone on the embeddings; training it pulls that
+            layer (shared by every depth) 3x further from the original than any other layer.
         grad_clip: max gradient norm (0 disables).
         n_val: held-out sentences scored every ``eval_every`` steps (largest, middle, smallest).
         checkpoint_every: steps between checkpoints (a ``kill -9`` loses at most this many).
@@ -107,7 +112,8 @@ class DistillConfig:
     w_embedding: float = 1.0
     w_similarity: float = 10.0
     w_hidden: float = 1.0
-    w_largest: float = 5.0
+    w_largest: float = 10.0
+    min_depth: int = 2
     grad_clip: float = 1.0
     n_val: int = 500
     eval_every: int = 100
@@ -126,6 +132,8 @@ class DistillConfig:
                 raise ConfigError(name, f"must be a positive integer, got {value!r}")
         if self.batch_size < 2:
             raise ConfigError("batch_size", "must be at least 2 (the similarity loss compares sentences)")
+        if isinstance(self.min_depth, bool) or not isinstance(self.min_depth, int) or self.min_depth < 1:
+            raise ConfigError("min_depth", f"must be a positive integer, got {self.min_depth!r}")
         for name in ("num_random", "warmup_steps", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -255,13 +263,18 @@ class DistillTrainer:
             raise ConfigError("data", f"{len(self.sentences)} training sentences, fewer than one batch "
                               f"of {config.batch_size}")
         # the teacher: the original (re-ordered: same function) layers, frozen; embeddings are shared
-        self.teacher_layers = copy.deepcopy(net.layers).eval().requires_grad_(False)
+        if net.weights_file is None:
+            self.teacher_layers = copy.deepcopy(net.layers)
+        else:  # a second stage: the student starts from trained layers, the teacher stays the original
+            base = {k: v for k, v in config.supernet_kwargs.items() if k == "checkpoint"}
+            self.teacher_layers = ElasticTransformer(ElasticTransformerConfig(**base, importance="magnitude")).layers
+        self.teacher_layers.eval().requires_grad_(False)
         net.embeddings.requires_grad_(False)
         net.layers.requires_grad_(True)
         self.teacher = _Encoder(net.embeddings, list(self.teacher_layers)).eval()
-        self.space = net.space()
+        self.space = net.training_space(config.min_depth)
         self.largest = self.space.extreme("max")
-        self.smallest = self.space.extreme("min")
+        self.smallest = self.space.extreme("min")  # of the trained range
         self.middle = middle_config(self.space)
         self.probes = {"largest": self.largest, "middle": self.middle, "smallest": self.smallest}
         opts: dict[str, Any] = {}
@@ -443,7 +456,8 @@ def save_elastic_layers(net: Any, file: str | Path, info: Mapping[str, Any] | No
     base = Path(net.cfg.checkpoint) if net.cfg.checkpoint is not None else default_checkpoint()
     tensors = {f"layers.{k}": v.detach().to(torch.float16).contiguous() for k, v in net.layers.state_dict().items()}
     meta = {"format": WEIGHTS_FORMAT, "base_sha256": _base_digest(base),
-            "supernet": json.dumps({k: v for k, v in dataclasses.asdict(net.cfg).items() if k in SUPERNET_FIELDS}),
+            "supernet": json.dumps({k: v for k, v in dataclasses.asdict(net.cfg).items()
+                                    if k in SUPERNET_FIELDS and k != "weights"}),
             "info": json.dumps(dict(info or {}))}
     file = Path(file)
     file.parent.mkdir(parents=True, exist_ok=True)
