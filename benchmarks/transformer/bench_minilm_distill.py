@@ -107,6 +107,12 @@ def main() -> None:
         print(f"{name:24s} {best[name]:7.2f} ms ({best[name] / full:5.1%})  agreement "
               f"{rows[-1]['agreement_before']:.3f} -> {rows[-1]['agreement_after']:.3f}", flush=True)
 
+    # the full configuration runs the original layers; what the distilled (shared) layers give there:
+    trained.original_full_model = False
+    shared_full = after.agreement(CONFIGS["d6 h12 f1536 (full)"])
+    trained.original_full_model = True
+    print(f"full configuration on the distilled layers: agreement {shared_full:.3f}")
+
     from tailor.train.distill import peak_rss_mb
 
     result = {
@@ -117,6 +123,7 @@ def main() -> None:
                       "sentences": after.n_sentences, "slice": "test (tailor.data.text.split_corpus)"},
         "latency": {"backend": "onnxruntime", "batch_size": 1, "seq_len": 128, "threads": 1,
                     "summary": f"fastest of {ROUNDS} interleaved rounds of {REPEATS} runs (median each)"},
+        "full_configuration_on_distilled_layers": shared_full,
         "setup_s": setup_s, "peak_rss_mb": peak_rss_mb(), "machine": provenance(), "rows": rows,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -162,16 +162,37 @@ def test_other_samplers_step(fresh, sentences, sampler):
 
 
 def test_weights_round_trip_and_errors(fresh, sentences, tmp_path):
+    import copy
+
+    start = copy.deepcopy(fresh.layers.state_dict())
+    ids, mask = fresh.tokenize(sentences[:8], 32)
+    full, smallest = fresh.space().extreme("max"), fresh.space().extreme("min")
+    with torch.no_grad():
+        original = fresh(ids, mask)
+        for p in fresh.layers.parameters():  # "trained": visibly different layers
+            p.add_(0.02 * torch.randn_like(p))
+        trained = fresh(ids, mask)
     file = save_elastic_layers(fresh, tmp_path / "layers.safetensors", {"command": "test"})
     loaded = ElasticTransformer(ElasticTransformerConfig(weights=str(file)))
-    ids, mask = fresh.tokenize(sentences[:8], 32)
-    for config in (fresh.space().extreme("max"), fresh.space().extreme("min")):
-        fresh.activate(config)
-        loaded.activate(config)
-        with torch.no_grad():
-            cos = torch.nn.functional.cosine_similarity(fresh(ids, mask), loaded(ids, mask))
-        assert cos.min() > 0.999  # fp16 storage
-    fresh.activate(fresh.space().extreme("max"))
+
+    def cos(a, b):
+        return torch.nn.functional.cosine_similarity(a, b).min()
+
+    with torch.no_grad():
+        for config in (full, smallest, {"depth": 6, "heads": [12] * 5 + [10], "ffn": [1536] * 6}):
+            fresh.activate(config)
+            loaded.activate(config)
+            out = loaded(ids, mask)
+            if config == full:  # the full model runs the original layers, exactly
+                assert cos(out, original) > 0.99999 and cos(trained, original) < 0.999
+                assert cos(loaded.subnet(config)(ids, mask), original) > 0.99999
+            else:
+                assert cos(out, fresh(ids, mask)) > 0.999  # fp16 storage
+        loaded.original_full_model = False
+        loaded.activate(full)
+        assert cos(loaded(ids, mask), trained) > 0.999
+    fresh.activate(full)
+    fresh.layers.load_state_dict(start)
     assert loaded.describe()["weights"].startswith("sha256:")
     assert "weights" not in fresh.describe()  # the original keeps its fingerprint
 
@@ -239,3 +260,13 @@ def test_shipped_command_runs_for_a_few_steps(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "out" / "elastic_layers.safetensors").is_file()
     assert (tmp_path / "out" / "last.pt").is_file()
+
+
+def test_second_stage_starts_from_trained_layers(fresh, sentences, tmp_path):
+    file = save_elastic_layers(fresh, tmp_path / "stage1.safetensors")
+    config = DistillConfig(supernet_kwargs={"weights": str(file), "importance": "magnitude"}, steps=1, batch_size=4,
+                           max_length=16, warmup_steps=1, n_val=20)
+    trainer = DistillTrainer(config, None, split=_small_split(sentences))
+    assert trainer.supernet.weights_file == file and not trainer.supernet.original_full_model
+    assert trainer.teacher_layers is not trainer.supernet.layers
+    assert torch.isfinite(torch.tensor(trainer.train_step()["loss"]))

@@ -22,6 +22,17 @@ al. (2020) used for pruning; it needs no labels and no gradients, and beat weigh
 0.50 for depth 6 with 8 heads and 1152 neurons per layer. Reordering heads and neurons is a
 permutation, so the largest sub-network computes exactly the original function.
 
+Trained weights (``weights="trained"`` or a ``.safetensors`` path): the encoder layers distilled
+from the original model by ``tailor train --supernet transformer`` (``tailor.train.distill``), stored
+in fp16 in their importance order, so no ranking runs; the embeddings stay the checkpoint's. Every
+sub-network runs the distilled layers except the full configuration, which runs the original
+layers: weight sharing costs the largest sub-network agreement that only a full model can give
+back (0.87-0.88 after distillation, docs/benchmarks/minilm.md), and the full model is the one
+users expect unchanged. The
+shipped file (``TRAINED_WEIGHTS``) holds only those layers and records the base checkpoint's
+SHA-256; a missing, corrupt or foreign file is a ``ConfigError`` naming it, never a silent
+fallback. ``describe()`` then names the file's digest, so studies on other weights do not mix.
+
 Forward: ``model(input_ids, attention_mask) -> (batch, 384)`` mean-pooled (over the mask) and
 L2-normalised sentence embeddings, as sentence-transformers does for this model; token type ids
 are all zero (single sentences). ``example_input`` returns ``(input_ids, attention_mask)``, both
@@ -293,9 +304,14 @@ class ElasticTransformer(_Encoder):
         self._space = self._build_space()
         self.weights_file = weights_file(cfg.weights)
         self._weights_digest: str | None = None
+        # with trained layers, the full configuration runs the original layers (kept in a tuple, so
+        # they are not sub-modules: the state dict and the architecture stay the elastic layers')
+        self._original: tuple[nn.ModuleList, ...] = ()
+        self.original_full_model = True
         if self.weights_file is None:
             self._rank(cfg, calibration)
         else:  # trained layers are stored in their importance order
+            self._original = (copy.deepcopy(self.layers).requires_grad_(False),)
             self._weights_digest = load_elastic_layers(self, self.weights_file, path / "model.safetensors")
         self.activate(self._space.extreme("max"))
 
@@ -411,7 +427,20 @@ class ElasticTransformer(_Encoder):
         return self._space.canonical(self._space.validate(filled))
 
     def active_layers(self) -> list[_Layer]:
+        """The layers of the active sub-network; with trained weights, the full configuration
+        (every layer, every head and neuron) runs the original layers, so the full model stays
+        exactly the pre-trained one (``original_full_model = False`` runs the trained ones)."""
+        if self._original and self.original_full_model and self._is_full():
+            return list(self._original[0])
+        return self.elastic_layers()
+
+    def elastic_layers(self) -> list[_Layer]:
+        """The (possibly trained) shared layers the active configuration slices."""
         return [self.layers[i] for i in sorted(_used_layers(self.depth, self.n_layers))]
+
+    def _is_full(self) -> bool:
+        return self.depth == self.n_layers and all(
+            layer.heads == layer.max_heads and layer.ffn == layer.max_ffn for layer in self.layers)
 
     def activate(self, config: Config) -> None:
         """Select the sub-network in place; later ``forward`` calls run it by slicing."""

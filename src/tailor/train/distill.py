@@ -269,6 +269,7 @@ class DistillTrainer:
             base = {k: v for k, v in config.supernet_kwargs.items() if k == "checkpoint"}
             self.teacher_layers = ElasticTransformer(ElasticTransformerConfig(**base, importance="magnitude")).layers
         self.teacher_layers.eval().requires_grad_(False)
+        net.original_full_model = False  # a second stage trains (and reports) the shared largest too
         net.embeddings.requires_grad_(False)
         net.layers.requires_grad_(True)
         self.teacher = _Encoder(net.embeddings, list(self.teacher_layers)).eval()
@@ -362,7 +363,7 @@ class DistillTrainer:
         try:
             for config in configs:
                 net.activate(config)
-                hidden, emb = _run_layers(net.active_layers(), x0, m)
+                hidden, emb = _run_layers(net.elastic_layers(), x0, m)
                 loss, terms = distill_loss(hidden, emb, t_hidden, t_emb, m, cfg)
                 if config == self.largest:
                     loss = cfg.w_largest * loss
