@@ -58,8 +58,10 @@ def main_() -> None:
                      **run(["train", "--supernet", "transformer", "--data", str(empty), "--out", out])})
         rows.append({"case": "--data binary file",
                      **run(["train", "--supernet", "transformer", "--data", str(binary), "--out", out])})
+        for r in rows:
+            r["message"] = r["message"].replace(tmp, "$TMP")
+            r["command"] = r["command"].replace(tmp, "$TMP")
     for r in rows:
-        r["message"] = r["message"].replace(str(Path(tempfile.gettempdir())), "$TMPDIR")
         print(f"{r['case']:38s} exit {r['exit']}  {r['message']}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(rows, indent=1) + "\n")
