@@ -1,12 +1,13 @@
 """DyNAS-T 1.6.0 driven on a tailor problem, through its hook for user super-networks.
 
-Runs inside DyNAS-T's own virtual environment (``install_dynast.sh``); tailor is imported
-from ``src/``. DyNAS-T's documented way to search a user's super-network is the
-``bootstrapnas_image_classification`` supernet with a ``bootstrapnas_supernetwork`` object
-(``get_search_space``, ``get_config_from_pymoo``, ``activate_config``, ``get_active_subnet``)
-and ``metric_eval_fns`` that measure the active sub-network. Here the "sub-network" is the
-tailor configuration, and the metric functions call tailor's evaluators through ``Meter``, so
-DyNAS-T measures exactly what every other tool measures, and every call is counted.
+Runs inside DyNAS-T's own virtual environment (``benchmarks/peers/install_dynast.sh``, which
+installs this checkout of tailor there without its dependencies). DyNAS-T's documented way to
+search a user's super-network is the ``bootstrapnas_image_classification`` supernet with a
+``bootstrapnas_supernetwork`` object (``get_search_space``, ``get_config_from_pymoo``,
+``activate_config``, ``get_active_subnet``) and ``metric_eval_fns`` that measure the active
+sub-network. Here the "sub-network" is the tailor configuration, and the metric functions call
+tailor's evaluators through ``Meter``, so DyNAS-T measures exactly what every other tool
+measures, and every call is counted.
 
 Two things that shape the comparison, counted as they happen:
 - DyNAS-T's LINAS measures the final population of each inner NSGA-II, which may hold
@@ -25,8 +26,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from tools import Meter, Trace
 
+from tailor.errors import ConfigError
+from tailor.lab.peers.tools import Meter, Trace
 from tailor.problems import Problem
 
 TACTICS = ("linas", "evolutionary", "random")
@@ -85,7 +87,9 @@ def run_dynast(problem: Problem, budget: int, seed: int, tactic: str, population
     from dynast import DyNAS
     from dynast.supernetwork.image_classification.bootstrapnas import bootstrapnas_encoding
 
-    assert [o.direction for o in problem.objectives] == ["max", "min"], "DyNAS-T poses (accuracy max, latency min)"
+    directions = [o.direction for o in problem.objectives]
+    if directions != ["max", "min"]:
+        raise ConfigError("objectives", f"DyNAS-T poses (accuracy max, latency min), got {directions}")
     # Its final step renders configs through NNCF, which this peer run does not install; the
     # rendering is output formatting only, after every evaluation is done.
     bootstrapnas_encoding.BootstrapNASEncoding.convert_subnet_config_to_bootstrapnas = staticmethod(lambda c: c)

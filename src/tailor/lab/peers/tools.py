@@ -156,5 +156,3 @@ TOOLS: dict[str, Callable[[Problem, int, int], Trace]] = {
     "optuna-gp": lambda p, b, s: run_optuna(p, b, s, "gp"),
     "pymoo-nsga2": run_pymoo,
 }
-
-
