@@ -37,15 +37,19 @@ def run(src: Path, work: Path, old_cli: bool) -> None:
 
 def _bench(work: Path) -> dict:
     path = work / "bench.json" if (work / "bench.json").exists() else work / "bench" / "bench.json"
-    return {(r["tactic"], r["latency_column"], r["seed"]): r["hv_curve"] for r in json.loads(path.read_text())["results"]}
+    runs = json.loads(path.read_text())["results"]
+    return {(r["tactic"], r["latency_column"], r["seed"]): r["hv_curve"] for r in runs}
+
+
+def _evaluations(path: Path) -> dict:
+    return {e["key"]: e["metrics"] for e in json.loads(path.read_text())["evaluations"]}
 
 
 def compare(before: Path, after: Path) -> dict:
     a, b = _bench(before), _bench(after)
     out: dict = {"nb201_runs": len(a), "nb201_identical_hv_curves": sum(a[k] == b.get(k) for k in a)}
     for problem, quality in (("minilm", "agreement"), ("cell", "accuracy")):
-        ra = {e["key"]: e["metrics"] for e in json.loads((before / problem / "results.json").read_text())["evaluations"]}
-        rb = {e["key"]: e["metrics"] for e in json.loads((after / problem / "results.json").read_text())["evaluations"]}
+        ra, rb = (_evaluations(d / problem / "results.json") for d in (before, after))
         common = sorted(set(ra) & set(rb))
         out[problem] = {
             "evaluated": [len(ra), len(rb)], "same_subnetworks": len(common),

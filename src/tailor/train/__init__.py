@@ -21,13 +21,11 @@ from tailor.train.paths import (
     tau_at,
 )
 from tailor.train.trainer import Trainer, TrainResult, build_supernet, evaluate, train
-from tailor.train.variance import GradVarianceTracker
 
 __all__ = [
     "PATH_SAMPLERS",
     "DataSplit",
     "FairPathSampler",
-    "GradVarianceTracker",
     "ImportanceDataSampler",
     "PadaPathSampler",
     "PathSampler",

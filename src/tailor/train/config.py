@@ -16,6 +16,9 @@ from tailor.train.paths import PARAM_FREE_POLICIES, PATH_SAMPLERS
 
 # fields that may differ between a checkpoint and the run resuming from it
 RESUMABLE_CHANGES = ("epochs",)
+# research-probe settings that older checkpoints hold, at their "off" value; the probes now live
+# in tailor.lab.probes (ProbedTrainer), so a checkpoint that has them off still loads
+RETIRED_FIELDS = {"track_grad_variance": False, "grad_variance_probe": 0}
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,6 @@ class TrainConfig:
         importance_weights: weight each example's loss by ``1/(N p_i)`` under PA&DA data sampling.
         val_fraction: held-out share when the data has no validation split.
         grad_clip: max gradient norm (0 disables).
-        track_grad_variance: estimate the per-epoch variance of the step gradient (costs time;
-            benchmarks only).
-        grad_variance_probe: draws of ``Trainer.probe_grad_variance`` at the start of each epoch
-            (the same variance at frozen weights; 0 = off, benchmarks only).
         max_steps_per_epoch: truncate epochs (tests, smoke runs); ``None`` = full epochs.
     """
 
@@ -64,8 +63,6 @@ class TrainConfig:
     importance_weights: bool = False
     val_fraction: float = 0.2
     grad_clip: float = 5.0
-    track_grad_variance: bool = False
-    grad_variance_probe: int = 0
     max_steps_per_epoch: int | None = None
 
     def __post_init__(self) -> None:
@@ -81,8 +78,6 @@ class TrainConfig:
             raise ConfigError("seed", f"must be an integer >= 0, got {self.seed!r}")
         if not self.lr > 0:
             raise ConfigError("lr", f"must be > 0, got {self.lr!r}")
-        if self.grad_variance_probe == 1 or self.grad_variance_probe < 0:
-            raise ConfigError("grad_variance_probe", f"must be 0 (off) or at least 2, got {self.grad_variance_probe!r}")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             raise ConfigError("max_steps_per_epoch", "must be a positive integer or None")
         object.__setattr__(self, "supernet_kwargs", dict(self.supernet_kwargs))
@@ -93,6 +88,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
+        data = {k: v for k, v in data.items() if not (k in RETIRED_FIELDS and v == RETIRED_FIELDS[k])}
         unknown = set(data) - names
         if unknown:
             raise ConfigError("train", f"unknown setting {sorted(unknown)[0]!r}", sorted(names))

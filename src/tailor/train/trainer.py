@@ -35,8 +35,7 @@ from tailor.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_check
 from tailor.train.config import TrainConfig
 from tailor.train.data import DataSplit, fit_to_input, load_data
 from tailor.train.data_sampler import ImportanceDataSampler, UniformDataSampler
-from tailor.train.paths import PathSampler, UniformPathSampler, make_path_sampler, tau_at
-from tailor.train.variance import GradVarianceTracker
+from tailor.train.paths import PathSampler, make_path_sampler, tau_at
 
 logger = logging.getLogger(__name__)
 
@@ -177,11 +176,9 @@ class Trainer:
         )
         self.rng = np.random.default_rng(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.tracker = GradVarianceTracker(self.supernet) if config.track_grad_variance else None
         self.epoch = 0
         self.step = 0
         self.history: list[dict[str, Any]] = []
-        self._tracking_seconds = self._sampler_seconds = 0.0
 
     def _input_shape(self, config: Config) -> tuple[int, ...]:
         return tuple(self.supernet.example_input(1, config).shape[1:])
@@ -263,9 +260,7 @@ class Trainer:
             self.supernet.activate(config)
             logits = self.supernet(self._inputs(xb, config))
             if i == 0 and observe:
-                t0 = time.thread_time()
                 self.data_sampler.observe(idx, logits, yb)
-                self._sampler_seconds += time.thread_time() - t0
             if teacher is not None:
                 per_example = _soft_cross_entropy(logits, teacher)
             else:
@@ -281,20 +276,13 @@ class Trainer:
         """One optimiser step on one batch; returns the summed loss of its paths."""
         cfg = self.config
         total_steps = cfg.epochs * self.steps_per_epoch
-        t0 = time.thread_time()
         self.path_sampler.set_progress(self.step / total_steps)
         configs = self.path_sampler.plan(self.rng)
         weights = self.data_sampler.loss_weights(idx)
-        self._sampler_seconds += time.thread_time() - t0
         self.optimizer.zero_grad(set_to_none=True)
         total = self._backward(xb, yb, idx, configs, weights)
-        t0 = time.thread_time()
         self.path_sampler.after_backward(self.supernet, configs)
-        self._sampler_seconds += time.thread_time() - t0
-        if self.tracker is not None:
-            t0 = time.perf_counter()
-            self.tracker.update()
-            self._tracking_seconds += time.perf_counter() - t0
+        self.on_gradients()
         if cfg.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.supernet.parameters(), cfg.grad_clip)
         self.optimizer.step()
@@ -302,56 +290,30 @@ class Trainer:
         self.step += 1
         return total
 
-    def probe_grad_variance(self, draws: int, uniform: bool = False) -> tuple[float, float]:
-        """(tr Cov, ||mean||^2) of the step gradient at the current, frozen weights.
+    # ------------------------------------------------------------------ hooks
+    def on_epoch_start(self) -> None:
+        """Called by ``train_epoch`` once the epoch's data order is drawn, before its first step.
 
-        ``draws`` fresh (paths, batch) pairs from the samplers' current distributions, each
-        backpropagated as a training step would be (same loss weights), but no step is taken.
-        Unlike the in-run tracker, this is pure sampling variance: the weights do not move
-        between draws. ``uniform``: draw as SPOS would instead (one uniform path, a uniform
-        batch, unit weights), which gives the baseline's variance at *these* weights, so two
-        samplers compare at one point rather than along two different trajectories. The probe
-        uses its own random streams and restores the batch-norm buffers, so the run it probes
-        trains exactly as it would without it.
+        Does nothing here. Subclasses may observe the trainer (``tailor.lab.probes`` measures
+        gradient variance at the frozen weights); they must leave the weights, the optimiser,
+        the samplers and the random streams as they found them, so training is unchanged.
         """
-        if draws < 2:
-            raise ConfigError("grad_variance_probe", f"needs at least 2 draws, got {draws}")
-        self.path_sampler.set_progress(self.step / (self.config.epochs * self.steps_per_epoch))
-        rng = np.random.default_rng([self.config.seed, self.epoch, 7, int(uniform)])
-        generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        paths = UniformPathSampler(self.space) if uniform else self.path_sampler
-        data = UniformDataSampler(len(self.x_train)) if uniform else self.data_sampler
-        buffers = {k: v.clone() for k, v in self.supernet.named_buffers()}
-        tracker = GradVarianceTracker(self.supernet)
-        try:
-            for _ in range(draws):
-                configs = paths.plan(rng)
-                idx = data.draw(self.config.batch_size, generator)
-                self.optimizer.zero_grad(set_to_none=True)
-                self._backward(self.x_train[idx], self.y_train[idx], idx, configs, data.loss_weights(idx), False)
-                tracker.update()
-        finally:
-            self.optimizer.zero_grad(set_to_none=True)
-            self.supernet.load_state_dict(buffers, strict=False)
-        variance = tracker.end_epoch()
-        return float(variance), tracker.mean_sq_norms[-1]
+
+    def on_gradients(self) -> None:
+        """Called by ``train_step`` after the step's gradients are summed into ``.grad`` (and the
+        path sampler has seen them), before clipping and the optimiser step.
+
+        Does nothing here. Subclasses may read the gradients (``tailor.lab.probes`` tracks
+        their variance) but must not change them.
+        """
 
     def train_epoch(self, on_step: StepCallback | None = None) -> dict[str, Any]:
         cfg = self.config
         self.supernet.train()
-        self._tracking_seconds = 0.0
-        t0, c0 = time.perf_counter(), time.thread_time()
+        t0 = time.perf_counter()
         tau = tau_at(self.epoch / cfg.epochs, cfg.tau_ramp)
         order = self.data_sampler.epoch_indices(tau, self.generator)
-        self._sampler_seconds = time.thread_time() - c0
-        probe: tuple[float | None, ...] = (None, None, None)
-        if cfg.grad_variance_probe:
-            p0 = time.perf_counter()
-            probe = (
-                *self.probe_grad_variance(cfg.grad_variance_probe),
-                self.probe_grad_variance(cfg.grad_variance_probe, uniform=True)[0],
-            )
-            self._tracking_seconds += time.perf_counter() - p0
+        self.on_epoch_start()
         losses = []
         for s in range(self.steps_per_epoch):
             idx = order[s * cfg.batch_size : (s + 1) * cfg.batch_size]
@@ -361,10 +323,8 @@ class Trainer:
             losses.append(loss)
             if on_step is not None:
                 on_step(self.epoch, s + 1, self.steps_per_epoch, loss)
-        t1 = time.thread_time()
         self.data_sampler.flush()
-        self._sampler_seconds += time.thread_time() - t1
-        seconds = time.perf_counter() - t0 - self._tracking_seconds
+        seconds = time.perf_counter() - t0
         self.epoch += 1
         record = {
             "epoch": self.epoch,
@@ -374,17 +334,6 @@ class Trainer:
             "tau": tau if cfg.sampler == "padad" else None,
             "seconds": seconds,
             "step_seconds": seconds / self.steps_per_epoch,
-            # CPU time (thread) spent choosing and scoring paths and data: the samplers' own cost,
-            # insensitive to other processes preempting this one
-            "sampler_step_seconds": self._sampler_seconds / self.steps_per_epoch,
-            "grad_variance": self.tracker.end_epoch() if self.tracker is not None else None,
-            "grad_mean_sq_norm": self.tracker.mean_sq_norms[-1]
-            if self.tracker is not None and self.tracker.mean_sq_norms
-            else None,
-            # the same at frozen weights, before the epoch's first step (grad_variance_probe draws)
-            "probe_grad_variance": probe[0],
-            "probe_grad_mean_sq_norm": probe[1],
-            "probe_uniform_grad_variance": probe[2],  # SPOS's draws at the same weights
             # BN re-estimated for the largest path: the shared running statistics mix every path
             # trained, and would report a net the search measures at 98 % as a 40-80 % one
             "val_acc_largest": evaluate(self.supernet, self.largest, self.x_val, self.y_val, calib=self.x_train[:512]),
