@@ -36,7 +36,7 @@ from tailor.lab.meta import run_metadata, write_result
 from tailor.lab.probes import ProbedTrainer
 from tailor.lab.step_cost import interleaved_step_times, step_overheads
 from tailor.supernets.cell import OPS, CellSuperNet
-from tailor.train import TrainConfig, evaluate, load_digits
+from tailor.train import TrainSpec, evaluate, load_digits
 
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "ranking"
 SAMPLERS = ("spos", "fairnas", "sandwich", "padad")
@@ -116,7 +116,7 @@ def sampler_epochs(args, sampler: str) -> int:
 
 
 def run_sampler(args, data, configs, truth: np.ndarray, sampler: str, seed: int) -> dict:
-    cfg = TrainConfig(
+    cfg = TrainSpec(
         supernet="nb201_cell",
         supernet_kwargs={"channels": args.channels},
         sampler=sampler,

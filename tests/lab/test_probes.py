@@ -9,13 +9,13 @@ import torch
 from tailor.errors import ConfigError
 from tailor.lab.probes import ProbedTrainer, probe_grad_variance
 from tailor.lab.step_cost import TIMED, interleaved_step_times, step_overheads
-from tailor.train import TrainConfig, Trainer, load_data
+from tailor.train import Trainer, TrainSpec, load_data
 
 
-def _config(**kw) -> TrainConfig:
+def _config(**kw) -> TrainSpec:
     base = {"supernet_kwargs": {"channels": 4}, "epochs": 2, "batch_size": 32, "max_steps_per_epoch": 4,
             "lr": 0.05, "seed": 0}
-    return TrainConfig(**{**base, **kw})
+    return TrainSpec(**{**base, **kw})
 
 
 @pytest.fixture(scope="module")

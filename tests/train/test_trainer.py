@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -12,8 +14,8 @@ from tailor.errors import ConfigError
 from tailor.space import Choice, SearchSpace
 from tailor.supernets.registry import register_supernet
 from tailor.train import (
-    TrainConfig,
     Trainer,
+    TrainSpec,
     load_checkpoint,
     load_data,
     save_checkpoint,
@@ -23,7 +25,7 @@ from tailor.train.checkpoint import CHECKPOINT_NAME
 SMALL = {"channels": 4}
 
 
-def _config(**kw) -> TrainConfig:
+def _config(**kw) -> TrainSpec:
     base = {
         "supernet_kwargs": SMALL,
         "epochs": 2,
@@ -32,7 +34,7 @@ def _config(**kw) -> TrainConfig:
         "lr": 0.05,
         "seed": 0,
     }
-    return TrainConfig(**{**base, **kw})
+    return TrainSpec(**{**base, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +105,9 @@ def test_hooks_run_once_per_epoch_and_step(digits):
 
 def test_checkpoints_with_the_retired_probe_settings_off_still_load():
     saved = {**_config().to_dict(), "track_grad_variance": False, "grad_variance_probe": 0}
-    assert TrainConfig.from_dict(saved) == _config()
+    assert TrainSpec.from_dict(saved) == _config()
     with pytest.raises(ConfigError, match="grad_variance_probe"):
-        TrainConfig.from_dict({**saved, "grad_variance_probe": 16})
+        TrainSpec.from_dict({**saved, "grad_variance_probe": 16})
 
 
 def test_padad_learns_path_scores_and_moves_tau(digits):
@@ -203,7 +205,7 @@ def test_checkpoint_is_atomic_and_corruption_is_config_error(tmp_path):
 
 def test_bad_inputs_are_config_errors(tmp_path, digits):
     with pytest.raises(ConfigError, match="sampler"):
-        TrainConfig(sampler="greedy")
+        TrainSpec(sampler="greedy")
     with pytest.raises(ConfigError, match="supernet"):
         Trainer(_config(supernet="no_such_net"), data=digits)
     with pytest.raises(ConfigError, match="path not found"):
@@ -212,7 +214,7 @@ def test_bad_inputs_are_config_errors(tmp_path, digits):
     with pytest.raises(ConfigError, match="no class folders"):
         load_data(str(tmp_path / "empty"))
     with pytest.raises(ConfigError, match="epochs"):
-        TrainConfig(epochs=0)
+        TrainSpec(epochs=0)
 
 
 def _image_folder(root, classes=("cat", "dog"), n=6, size=10):
@@ -308,3 +310,25 @@ def test_cli_padad_on_builtin_elastic_family(family, tmp_path):
     assert state["config"]["supernet"] == family and state["step"] == 2
     scores = np.asarray(state["path_sampler"]["scores"])
     assert np.isfinite(scores).sum() >= 5  # the active choices were scored (generic score)
+
+
+@pytest.mark.parametrize("kw, field", [({"optimizer": "fira"}, "rank"), ({"optimizer": "galore", "rank": 0}, "rank"),
+                                       ({"optimizer": "sgd", "rank": 4}, "rank"), ({"optimizer": "lion"}, "optimizer")])
+def test_optimizer_settings_are_validated(kw, field):
+    with pytest.raises(ConfigError) as info:
+        _config(**kw)
+    assert info.value.field == field
+
+
+def test_low_rank_optimizers_train_and_report_their_state(digits):
+    """`--optimizer adamw|galore|fira` train every family; Fira keeps less state than AdamW."""
+    records = {}
+    for name, rank in (("adamw", None), ("galore", 2), ("fira", 2)):
+        trainer = Trainer(_config(optimizer=name, rank=rank, epochs=1), data=digits)
+        before = [p.detach().clone() for p in trainer.supernet.parameters()]
+        records[name] = trainer.run(resume=False).history[-1]
+        assert any(not torch.equal(a, b) for a, b in zip(before, trainer.supernet.parameters(), strict=True))
+        assert math.isfinite(records[name]["loss"]) and records[name]["peak_rss_bytes"] > 0
+    assert 0 < records["galore"]["optimizer_state_bytes"] < records["adamw"]["optimizer_state_bytes"]
+    # Fira's state is GaLore's plus one number (the previous residual norm) per projected matrix
+    assert 0 < records["fira"]["optimizer_state_bytes"] - records["galore"]["optimizer_state_bytes"] <= 4 * 64

@@ -47,6 +47,9 @@ def train(
     epochs: int = typer.Option(10, "--epochs", help="Training epochs (>= 1)."),
     batch_size: int = typer.Option(64, "--batch-size", help="Examples per step (>= 1)."),
     lr: float = typer.Option(0.05, "--lr", help="Peak learning rate (> 0)."),
+    optimizer: str = typer.Option("sgd", "--optimizer", help="sgd (Nesterov), adamw, galore or fira (low-rank "
+                                  "optimizer state, tailor.optim)."),
+    rank: int = typer.Option(None, "--rank", help="galore / fira: subspace rank R."),
     seed: int = typer.Option(0, "--seed", help="Seeds weights, data order, paths and the split (>= 0)."),
     image_size: int = typer.Option(32, "--image-size", help="Image folders are resized to it."),
     importance_weights: bool = typer.Option(
@@ -55,12 +58,12 @@ def train(
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUT/last.pt if it exists."),
 ) -> None:
     """Train a super-network; checkpoints OUT/last.pt after every epoch."""
-    from tailor.train import TrainConfig, Trainer
+    from tailor.train import Trainer, TrainSpec
 
-    config = TrainConfig(
+    config = TrainSpec(
         supernet=supernet or _default_supernet(data), supernet_kwargs=_parse_kwargs(supernet_args), data=data,
         image_size=image_size, sampler=sampler, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-        importance_weights=importance_weights,
+        importance_weights=importance_weights, optimizer=optimizer, rank=rank,
     )
     trainer = Trainer(config, writable_dir("out", out))
     with progress(transient=True) as bar:
@@ -70,8 +73,11 @@ def train(
             bar.update(task, completed=step, description=f"epoch {epoch + 1}/{epochs}", status=f"loss {loss:.3f}")
 
         def on_epoch(record: dict) -> None:
+            rss = record["peak_rss_bytes"]
             say(f"epoch {record['epoch']}/{epochs}  loss {record['loss']:.4f}  "
-                f"largest val acc {record['val_acc_largest']:.4f}  {record['step_seconds'] * 1000:.1f} ms/step")
+                f"largest val acc {record['val_acc_largest']:.4f}  {record['step_seconds'] * 1000:.1f} ms/step  "
+                f"optimizer state {record['optimizer_state_bytes'] / 2**20:.2f} MiB"
+                + (f"  peak RSS {rss / 2**20:.0f} MiB" if rss else ""))
             bar.reset(task, total=trainer.steps_per_epoch)
 
         result = trainer.run(resume=resume, on_step=on_step, on_epoch=on_epoch)

@@ -30,10 +30,10 @@ import torch
 from torch import nn
 
 from tailor.errors import ConfigError
-from tailor.train.config import TrainConfig
 from tailor.train.data import DataSplit
 from tailor.train.data_sampler import UniformDataSampler
 from tailor.train.paths import UniformPathSampler
+from tailor.train.spec import TrainSpec
 from tailor.train.trainer import StepCallback, Trainer
 
 # the sampler methods a training step or epoch calls; the time spent in them is the samplers' own
@@ -171,7 +171,7 @@ class ProbedTrainer(Trainer):
 
     def __init__(
         self,
-        config: TrainConfig,
+        config: TrainSpec,
         out_dir: str | Path | None = None,
         supernet: nn.Module | None = None,
         data: DataSplit | None = None,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tailor.lab.probes import ProbedTrainer
-from tailor.train import DataSplit, TrainConfig
+from tailor.train import DataSplit, TrainSpec
 
 TIMED = {  # name -> (sampler, tau_ramp); padad_tau0 runs all of PA&DA's machinery but keeps
     # tau ~ 0, i.e. the same (uniform) path and data mix as SPOS: its extra time is pure overhead
@@ -42,7 +42,7 @@ def interleaved_step_times(
     the samplers' own work (thread CPU time inside their calls during the steps)."""
     trainers = {
         s: ProbedTrainer(
-            TrainConfig(
+            TrainSpec(
                 supernet=supernet,
                 supernet_kwargs=dict(supernet_kwargs or {}),
                 sampler=TIMED[s][0],

@@ -8,7 +8,7 @@ other samplers shuffle the data uniformly.
 
 A checkpoint (``<out>/last.pt``) is written atomically after every epoch with the weights,
 optimiser and schedule, epoch and step counters, both samplers' states, every RNG state and the
-resolved ``TrainConfig``. Resuming restores all of it, so an interrupted run continues exactly
+resolved ``TrainSpec``. Resuming restores all of it, so an interrupted run continues exactly
 as if it had not stopped (a partial epoch is redone from its start).
 """
 
@@ -29,13 +29,14 @@ from torch import nn
 
 from tailor.errors import ConfigError
 from tailor.measure.accuracy import recalibrate_batchnorm, top1
+from tailor.optim import build_optimizer, peak_rss_bytes, state_bytes
 from tailor.space import Config
 from tailor.supernets import SuperNet, create_supernet, extreme_configs, supernet_option_names
 from tailor.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from tailor.train.config import TrainConfig
 from tailor.train.data import DataSplit, fit_to_input, load_data
 from tailor.train.data_sampler import ImportanceDataSampler, UniformDataSampler
 from tailor.train.paths import PathSampler, make_path_sampler, tau_at
+from tailor.train.spec import TrainSpec
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class TrainResult:
     """What a run produced; ``history`` holds one record per epoch (also in the checkpoint)."""
 
     supernet: nn.Module
-    config: TrainConfig
+    config: TrainSpec
     data: DataSplit
     epochs_done: int
     steps: int
@@ -57,7 +58,16 @@ class TrainResult:
     resumed_from_epoch: int | None = None
 
 
-def build_supernet(config: TrainConfig, data: DataSplit) -> nn.Module:
+def make_optimizer(config: TrainSpec, supernet: nn.Module) -> torch.optim.Optimizer:
+    """SGD with Nesterov momentum (the default), or AdamW / GaLore / Fira from ``tailor.optim``."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(supernet.parameters(), lr=config.lr, momentum=config.momentum,
+                               nesterov=config.momentum > 0, weight_decay=config.weight_decay)
+    return build_optimizer(config.optimizer, supernet, lr=config.lr, weight_decay=config.weight_decay,
+                           rank=config.rank)
+
+
+def build_supernet(config: TrainSpec, data: DataSplit) -> nn.Module:
     """Create the registered family, telling it the classes and channels when it accepts them."""
 
     accepted = supernet_option_names(config.supernet)
@@ -116,7 +126,7 @@ class Trainer:
 
     def __init__(
         self,
-        config: TrainConfig,
+        config: TrainSpec,
         out_dir: str | Path | None = None,
         supernet: nn.Module | None = None,
         data: DataSplit | None = None,
@@ -163,13 +173,7 @@ class Trainer:
         if config.max_steps_per_epoch is not None:
             self.steps_per_epoch = min(self.steps_per_epoch, config.max_steps_per_epoch)
 
-        self.optimizer = torch.optim.SGD(
-            self.supernet.parameters(),
-            lr=config.lr,
-            momentum=config.momentum,
-            nesterov=config.momentum > 0,
-            weight_decay=config.weight_decay,
-        )
+        self.optimizer = make_optimizer(config, self.supernet)
         total = config.epochs * self.steps_per_epoch
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total) / total))
@@ -222,7 +226,7 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        saved = TrainConfig.from_dict(state["config"])
+        saved = TrainSpec.from_dict(state["config"])
         diff = self.config.differences(saved)
         if diff:
             raise ConfigError(
@@ -337,6 +341,9 @@ class Trainer:
             # BN re-estimated for the largest path: the shared running statistics mix every path
             # trained, and would report a net the search measures at 98 % as a 40-80 % one
             "val_acc_largest": evaluate(self.supernet, self.largest, self.x_val, self.y_val, calib=self.x_train[:512]),
+            # what the optimizer keeps per parameter (Adam moments, low-rank bases) and the process's peak
+            "optimizer_state_bytes": state_bytes(self.optimizer)["total"],
+            "peak_rss_bytes": peak_rss_bytes(),
         }
         self.history.append(record)
         return record
@@ -379,7 +386,7 @@ class Trainer:
 
 
 def train(
-    config: TrainConfig,
+    config: TrainSpec,
     out_dir: str | Path | None = None,
     resume: bool = True,
     on_step: StepCallback | None = None,

@@ -1,4 +1,4 @@
-"""``TrainConfig``: every setting of a training run, one field per CLI flag.
+"""``TrainSpec``: every setting of a training run, one field per CLI flag.
 
 The resolved config is stored in each checkpoint; resuming with different settings (other than
 ``epochs``, which may be extended) is refused rather than silently mixing two runs.
@@ -21,8 +21,11 @@ RESUMABLE_CHANGES = ("epochs",)
 RETIRED_FIELDS = {"track_grad_variance": False, "grad_variance_probe": 0}
 
 
+OPTIMIZERS = ("sgd", "adamw", "galore", "fira")
+
+
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainSpec:
     """Settings of one super-network training run.
 
     Args:
@@ -30,8 +33,10 @@ class TrainConfig:
         data: ``"digits"`` or an image-folder path; ``image_size`` applies to folders.
         sampler: ``sandwich`` (default, with in-place distillation), ``spos``, ``fairnas`` or
             ``padad`` (PA&DA: importance sampling of paths *and* data).
-        epochs, batch_size, lr, momentum, weight_decay: SGD with Nesterov momentum and a cosine
+        epochs, batch_size, lr, momentum, weight_decay: the optimizer's settings, with a cosine
             learning-rate schedule over all steps.
+        optimizer: ``sgd`` (Nesterov momentum; default), ``adamw``, or the low-rank-state
+            ``galore`` / ``fira`` (``tailor.optim``) with subspace ``rank``.
         seed: seeds weight init, data order, paths and the split.
         num_random, distill: the sandwich rule's random paths and in-place distillation.
         path_ema, path_floor, tau_ramp, param_free: PA&DA path sampler (see ``PadaPathSampler``).
@@ -64,8 +69,17 @@ class TrainConfig:
     val_fraction: float = 0.2
     grad_clip: float = 5.0
     max_steps_per_epoch: int | None = None
+    optimizer: str = "sgd"
+    rank: int | None = None
 
     def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError("optimizer", f"unknown name {self.optimizer!r}", OPTIMIZERS)
+        if self.optimizer in ("galore", "fira"):
+            if isinstance(self.rank, bool) or not isinstance(self.rank, int) or self.rank < 1:
+                raise ConfigError("rank", f"{self.optimizer} needs a rank >= 1 (--rank R), got {self.rank!r}")
+        elif self.rank is not None:
+            raise ConfigError("rank", f"applies to galore and fira, not {self.optimizer!r}")
         if self.sampler not in PATH_SAMPLERS:
             raise ConfigError("sampler", f"unknown sampler {self.sampler!r}", PATH_SAMPLERS)
         if self.param_free not in PARAM_FREE_POLICIES:
@@ -86,7 +100,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainSpec:
         names = {f.name for f in dataclasses.fields(cls)}
         data = {k: v for k, v in data.items() if not (k in RETIRED_FIELDS and v == RETIRED_FIELDS[k])}
         unknown = set(data) - names
@@ -94,7 +108,7 @@ class TrainConfig:
             raise ConfigError("train", f"unknown setting {sorted(unknown)[0]!r}", sorted(names))
         return cls(**data)
 
-    def differences(self, other: TrainConfig) -> list[str]:
+    def differences(self, other: TrainSpec) -> list[str]:
         """Names of the fields that differ, ignoring those a resume may change."""
         a, b = self.to_dict(), other.to_dict()
         return [k for k in a if a[k] != b[k] and k not in RESUMABLE_CHANGES]
