@@ -26,7 +26,7 @@ def run(src: Path, work: Path, old_cli: bool) -> None:
     """The three commands; ``old_cli``: the pre-renovation ``tailor bench`` took --json instead of --out."""
     env = {**os.environ, "PYTHONPATH": str(src.resolve()), "OMP_NUM_THREADS": "1"}
     work.mkdir(parents=True, exist_ok=True)
-    bench_out = ["--json", "bench.json"] if old_cli else ["--out", "bench"]
+    bench_out = ["--json" if old_cli else "--out", "bench.json"]
     for args in (["bench", "nb201", "--latency-column", COLUMNS, "--tactics", "default,random,evolutionary",
                   "--budget", "300", "--seeds", "3", *bench_out],
                  ["search", "--budget", "10", "--out", "minilm"],
@@ -36,7 +36,7 @@ def run(src: Path, work: Path, old_cli: bool) -> None:
 
 
 def _bench(work: Path) -> dict:
-    path = work / "bench.json" if (work / "bench.json").exists() else work / "bench" / "bench.json"
+    path = work / "bench.json"
     runs = json.loads(path.read_text())["results"]
     return {(r["tactic"], r["latency_column"], r["seed"]): r["hv_curve"] for r in runs}
 
