@@ -15,12 +15,14 @@ else
   sources=(--extra-index-url https://download.pytorch.org/whl/cpu)
 fi
 pip=("$tmp/venv/bin/python" -m pip)
+"${pip[@]}" install -q --upgrade pip
 "${pip[@]}" install -q "${sources[@]}" -e '.[dev]'
 "${pip[@]}" check
+# --all: pip and setuptools too (torch needs setuptools at run time), so they are pinned like the rest
 {
   echo "# Every package of tailor's .venv at its exact version ($("$tmp/venv/bin/python" -V), $(uname -sm)); tailor aside."
   echo "# Made from pyproject.toml by 'bash scripts/lock.sh'; installed by scripts/setup.sh. Do not edit by hand."
-  "${pip[@]}" freeze --exclude-editable
+  "${pip[@]}" freeze --all --exclude-editable
 } > requirements.lock.new
 mv requirements.lock.new requirements.lock
 echo "wrote requirements.lock ($(grep -vc '^#' requirements.lock) packages)"

@@ -2,7 +2,7 @@
 # Create or refresh the project's virtual environment (.venv): exactly the versions in
 # requirements.lock (made from pyproject.toml by scripts/lock.sh), then tailor itself, editable.
 # Idempotent: reinstalls only when pyproject.toml or requirements.lock changed since the last
-# successful install; packages the lock does not list are removed, so `pip freeze` equals the lock.
+# successful install; packages the lock does not list are removed, so `pip freeze --all` equals the lock.
 # Needs python3 (3.11, with venv and pip) and access to PyPI; nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,14 +21,15 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     sources=(--extra-index-url https://download.pytorch.org/whl/cpu)
   fi
   pip=(.venv/bin/python -m pip)
-  # The lock is complete (every dependency pinned), so nothing is resolved: --no-deps, then pip check.
+  # The lock is complete (every dependency pinned, pip and setuptools too), so nothing is resolved:
+  # --no-deps, then pip check.
   "${pip[@]}" install -q "${sources[@]}" --no-deps -r requirements.lock
   "${pip[@]}" install -q --no-deps -e .
-  extra=$("${pip[@]}" freeze --exclude-editable | .venv/bin/python -c '
+  extra=$("${pip[@]}" freeze --all --exclude-editable | .venv/bin/python -c '
 import re, sys
 norm = lambda line: re.sub(r"[-_.]+", "-", line.split("==")[0].split(" @ ")[0].strip()).lower()
 pinned = lambda lines: {norm(x) for x in lines if x.strip() and not x.lstrip().startswith(("#", "-"))}
-print(" ".join(sorted(pinned(sys.stdin) - pinned(open("requirements.lock")) - {"tailor"})))')
+print(" ".join(sorted(pinned(sys.stdin) - pinned(open("requirements.lock")) - {"tailor", "pip"})))')
   if [ -n "$extra" ]; then
     # shellcheck disable=SC2086  # names, split on purpose
     "${pip[@]}" uninstall -q -y $extra
