@@ -197,7 +197,8 @@ def test_read_only_old_store_is_read_with_the_checks_on_values(tmp_path):
         ("", "name: must not be empty"),
         ("   ", "name: must not be empty"),
         ("x" * 201, "name: is 201 characters long, at most 200 fit in the store"),
-        ("two\nlines", "name: must not contain control characters: 'two\\nlines'"),
+        ("two\nlines", "name: must not contain control characters or line breaks: 'two\\nlines'"),
+        ("a\u2028b", "name: must not contain control characters or line breaks: 'a\\u2028b'"),
         (7, "name: must be text, got int"),
     ],
 )

@@ -122,15 +122,15 @@ def storage_url(study: str | Path) -> str:
 
 
 def check_name(name: Any) -> str:
-    """A study name as it may enter the store: 1 to 200 printable characters."""
+    """A study name as it may enter the store: 1 to 200 characters, not all blank, on one line."""
     if not isinstance(name, str):
         raise ConfigError("name", f"must be text, got {type(name).__name__}")
     if not name.strip():
         raise ConfigError("name", "must not be empty")
     if len(name) > NAME_MAX:
         raise ConfigError("name", f"is {len(name)} characters long, at most {NAME_MAX} fit in the store")
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
-        raise ConfigError("name", f"must not contain control characters: {name!r}")
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in name):
+        raise ConfigError("name", f"must not contain control characters or line breaks: {name!r}")
     return name
 
 
@@ -395,6 +395,9 @@ class SQLStore:
         out = []
         try:
             with self._tx("planning trials", write=True) as conn:
+                # other databases: lock the study's row, so concurrent planners number one after another
+                # (SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE already serialises writers)
+                conn.execute(sa.select(studies.c.id).where(studies.c.id == study_id).with_for_update())
                 study = self._study_by_id(conn, study_id)
                 count = conn.execute(sa.select(sa.func.count()).select_from(trials)
                                      .where(self._of_study(study_id))).scalar_one()
