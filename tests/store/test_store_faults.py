@@ -272,3 +272,15 @@ def test_paths_with_url_characters_stay_paths(tmp_path):
     target = tmp_path / "a?b#c.db"
     build_study(target).close()
     assert Path(target).is_file()
+
+
+def test_a_short_file_that_is_no_database_is_refused_and_left_untouched(tmp_path):
+    """SQLite takes a file shorter than its header for an empty database and would overwrite it."""
+    from tailor.errors import ConfigError
+    from tailor.store import open_store
+
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"x")
+    with pytest.raises(ConfigError, match="not a study file"):
+        open_store(str(path))
+    assert path.read_bytes() == b"x"

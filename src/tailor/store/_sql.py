@@ -100,6 +100,9 @@ _FINISH_TRIAL = trials.update().where(trials.c.id == sa.bindparam("tid"), trials
 _SEAL_STUDY = studies.update().where(studies.c.id == sa.bindparam("sid"))
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def storage_url(study: str | Path) -> str:
     """A path becomes an SQLite URL (its folder is created); anything with '://' is used as a SQLAlchemy URL."""
     text = str(study)
@@ -115,7 +118,11 @@ def storage_url(study: str | Path) -> str:
                     raise StoreError("os", f"{path}: {up} is not a directory")
                 break
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.exists()  # a name the file system refuses (too long, ...) fails here, not deep in SQLite
+        if path.is_file() and path.stat().st_size > 0:
+            # SQLite would take a short non-database file for an empty database and overwrite it
+            with path.open("rb") as f:
+                if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                    raise StoreError("notadb", f"{path}: not a study file (file is not a database)")
     except OSError as e:
         raise path_fault(path, e) from None
     return sa.engine.URL.create("sqlite", database=str(path)).render_as_string()
