@@ -3,8 +3,9 @@
 #   bash benchmarks/lowrank/grid.sh tune                  # short runs: learning rate per method (r=16)
 #   ADAMW_LR=.. GALORE_LR=.. FIRA_LR=.. bash benchmarks/lowrank/grid.sh main       # methods x ranks
 #   FIRA_LR=.. bash benchmarks/lowrank/grid.sh ablations  # Fira r=16: gamma, scaling, limiter
+#   bash benchmarks/lowrank/grid.sh sensitivity           # full-length runs at the next-best learning rates
 # Optional: STEPS (default 300), SEEDS (default "0"), TUNE_STEPS (default 80), RANKS (default "4 16 64"),
-# ADAMW_LRS, LOWRANK_LRS (the tuning grids). Each run writes benchmarks/results/lowrank/{tune,runs}/<label>.json
+# ADAMW_LRS, LOWRANK_LRS (the tuning grids). Each run writes benchmarks/results/lowrank/{tune,grid,sensitivity}/<label>.json
 # and is skipped when that file exists, so a phase can be rerun to finish what an interruption left.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,8 +52,15 @@ case "${1:-}" in
       run --method fira --rank 16 --lr "$FIRA_LR" --steps "$STEPS" --seed "$seed" --no-limiter
     done
     ;;
+  sensitivity)
+    # is the short-run pick still right after STEPS steps? AdamW one notch up; GaLore/Fira at r=64 one notch down
+    out=benchmarks/results/lowrank/sensitivity
+    run --method adamw --lr 0.003 --steps "$STEPS" --out-dir "$out"
+    run --method galore --rank 64 --lr 0.01 --steps "$STEPS" --out-dir "$out"
+    run --method fira --rank 64 --lr 0.01 --steps "$STEPS" --out-dir "$out"
+    ;;
   *)
-    echo "usage: $0 tune|main|ablations" >&2
+    echo "usage: $0 tune|main|ablations|sensitivity" >&2
     exit 2
     ;;
 esac

@@ -1,8 +1,9 @@
 """Tables (markdown) and plot (PNG) of the low-rank benchmark's runs, with the issue's targets checked.
 
-Reads every JSON that ``run.py`` wrote under ``benchmarks/results/lowrank/runs/`` (and the
-learning-rate runs under ``tune/``), averages over seeds where several exist, and writes
-``report.md``, ``lowrank.png`` and ``summary.json`` beside them.
+Reads every JSON that ``run.py`` wrote under ``benchmarks/results/lowrank/grid/`` (plus the
+learning-rate runs under ``tune/`` and ``sensitivity/``, and ``step_time.py``'s paired timings),
+averages over seeds where several exist, and writes ``report.md``, ``lowrank.png`` and
+``summary.json`` beside them.
 
 Run:  .venv/bin/python benchmarks/lowrank/report.py
 """
@@ -118,7 +119,33 @@ def ablation_table(rows: dict[tuple, dict]) -> str:
     return "\n".join(lines)
 
 
-def targets(main: list[dict]) -> tuple[str, list[dict]]:
+def sensitivity_table(rows: dict[tuple, dict], sens: dict[tuple, dict]) -> str:
+    """Full-length runs at another learning rate beside the grid's run of the same method and rank."""
+    lines = ["| method | rank | lr | val ppl | grid run (lr) |", "|---|---|---|---|---|"]
+    for r in sorted(sens.values(), key=lambda r: (r["variant"], r["rank"])):
+        grid = next((g for g in rows.values() if (g["variant"], g["rank"], g["steps"]) ==
+                     (r["variant"], r["rank"], r["steps"])), None)
+        ref = f"{grid['val_ppl']:.3f} ({grid['lr']:g})" if grid else ""
+        lines.append(f"| {r['variant']} | {r['rank'] or '-'} | {r['lr']:g} | {r['val_ppl']:.3f} | {ref} |")
+    return "\n".join(lines)
+
+
+def step_time_table(path: Path) -> tuple[str, dict]:
+    if not path.is_file():
+        return "(no paired timing: run step_time.py)", {}
+    data = json.loads(path.read_text())
+    lines = ["| rank | AdamW step | GaLore step | Fira step | Fira vs GaLore | GaLore optimizer.step | "
+             "Fira optimizer.step | Fira vs GaLore |", "|---|---|---|---|---|---|---|---|"]
+    for rank, row in data["ranks"].items():
+        m = row["median_s"]
+        lines.append(f"| {rank} | {1000 * m['adamw']['step']:.0f} ms | {1000 * m['galore']['step']:.0f} ms | "
+                     f"{1000 * m['fira']['step']:.0f} ms | {100 * (row['fira_over_galore_step'] - 1):+.1f} % | "
+                     f"{1000 * m['galore']['optimizer']:.1f} ms | {1000 * m['fira']['optimizer']:.1f} ms | "
+                     f"{100 * (row['fira_over_galore_optimizer'] - 1):+.1f} % |")
+    return "\n".join(lines), data["ranks"]
+
+
+def targets(main: list[dict], paired: dict) -> tuple[str, list[dict]]:
     """The issue's four targets, each with its numbers and a verdict."""
     by = {(r["variant"], r["rank"]): r for r in main}
     checks = []
@@ -138,10 +165,15 @@ def targets(main: list[dict]) -> tuple[str, list[dict]]:
             checks.append({"target": f"Fira state within one number per matrix of GaLore's, r={rank}",
                            "value": f"{extra:g} float32 per matrix ({f['state_bytes'] - g['state_bytes']} B over "
                                     f"{f['projected_matrices']} matrices)", "met": extra <= 1})
+    for rank, row in paired.items():
+        checks.append({"target": f"Fira step time <= 1.10 x GaLore's, r={rank} (paired timing)",
+                       "value": f"{100 * (row['fira_over_galore_step'] - 1):+.1f} % whole step, "
+                                f"{100 * (row['fira_over_galore_optimizer'] - 1):+.1f} % optimizer.step",
+                       "met": row["fira_over_galore_step"] <= 1.10})
     for rank in sorted({r["rank"] for r in main if r["rank"]}):
         f, g = by.get(("fira", rank)), by.get(("galore", rank))
         if f and g:
-            checks.append({"target": f"Fira step time <= 1.10 x GaLore's, r={rank}",
+            checks.append({"target": f"Fira step time <= 1.10 x GaLore's, r={rank} (training runs)",
                            "value": f"{pct(f['median_step_s'], g['median_step_s'])} whole step; "
                                     f"optimizer.step {1000 * f['median_optimizer_step_s']:.1f} vs "
                                     f"{1000 * g['median_optimizer_step_s']:.1f} ms",
@@ -193,24 +225,29 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, default=RESULTS)
     args = p.parse_args()
-    runs, tune = load(args.results / "runs"), load(args.results / "tune")
+    runs, tune = load(args.results / "grid"), load(args.results / "tune")
     rows = aggregate(runs)
+    sens = aggregate(load(args.results / "sensitivity"))
+    paired_md, paired = step_time_table(args.results / "step_time.json")
     parts = []
     tune_md, best_lr = tune_table(tune) if tune else ("(no tuning runs)", {})
     main_md, main = main_table(rows)
-    targets_md, checks = targets(main)
+    targets_md, checks = targets(main, paired)
     steps = sorted({r["steps"] for r in rows.values()})
     seeds = sorted({s for r in rows.values() for s in r["seeds"]})
     parts += [f"Runs: {len(runs)} ({', '.join(map(str, steps))} steps; seeds {seeds}).", "",
               "### Learning rate (short runs, r=16)", "", tune_md, "",
               "### Methods and ranks", "", main_md, "",
               "### Fira ablations", "", ablation_table(rows), "",
+              "### Learning-rate sensitivity (full-length runs)", "", sensitivity_table(rows, sens), "",
+              "### Step time, methods interleaved (step_time.py)", "", paired_md, "",
               "### Targets", "", targets_md, ""]
     (args.results / "report.md").write_text("\n".join(parts))
     if rows:
         plot(rows, args.results / "lowrank.png")
     summary = {"meta": run_metadata(), "best_lr": best_lr, "targets": checks,
-               "rows": [{k: v for k, v in r.items() if k != "curve"} for r in rows.values()]}
+               "rows": [{k: v for k, v in r.items() if k != "curve"} for r in rows.values()],
+               "sensitivity": [{k: v for k, v in r.items() if k != "curve"} for r in sens.values()]}
     (args.results / "summary.json").write_text(json.dumps(summary, indent=1))
     print("\n".join(parts))
     print(f"wrote {args.results / 'report.md'}, lowrank.png, summary.json")

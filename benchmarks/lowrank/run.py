@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=25)
     p.add_argument("--eval-windows", type=int, default=32)
     p.add_argument("--label", default=None, help="file name (default: from method, rank, ablation, lr, seed)")
-    p.add_argument("--out-dir", type=Path, default=RESULTS / "runs")
+    p.add_argument("--out-dir", type=Path, default=RESULTS / "grid")
     p.add_argument("--skip-existing", action="store_true", help="do nothing if this run's JSON exists")
     args = p.parse_args(argv)
     if args.method != "adamw" and args.rank is None:
