@@ -56,6 +56,7 @@ def aggregate(runs: list[dict]) -> dict[tuple, dict]:
             "seeds": sorted(r["args"]["seed"] for r in rs),
             "val_loss": statistics.fmean(r["final_val_loss"] for r in rs),
             "val_ppl": statistics.fmean(ppl), "val_ppl_sd": statistics.stdev(ppl) if len(ppl) > 1 else 0.0,
+            "val_ppl_per_seed": [r["final_val_ppl"] for r in sorted(rs, key=lambda r: r["args"]["seed"])],
             "diverged": any(r["diverged"] for r in rs),
             "state_bytes": rs[0]["optimizer_state_bytes"]["total"],
             "projected_matrices": rs[0]["model"]["projected_matrices"],
@@ -90,15 +91,15 @@ def tune_table(tune: list[dict]) -> tuple[str, dict[str, float]]:
 def main_table(rows: dict[tuple, dict]) -> tuple[str, list[dict]]:
     main = [r for r in rows.values() if r["variant"] in ("adamw", "galore", "fira")]
     adamw = next((r for r in main if r["variant"] == "adamw"), None)
-    lines = ["| method | rank | lr | seeds | val loss | val ppl | vs GaLore | vs AdamW | optimizer state | "
-             "vs AdamW state | step (median) | optimizer.step (median) |",
+    lines = ["| method | rank | lr | seeds | val loss | val ppl: mean (per seed) | vs GaLore | vs AdamW | "
+             "optimizer state | vs AdamW state | step (median) | optimizer.step (median) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     order = {"adamw": 0, "galore": 1, "fira": 2}
     for r in sorted(main, key=lambda r: (r["rank"], order[r["variant"]])):
         galore = next((g for g in main if g["variant"] == "galore" and g["rank"] == r["rank"]), None)
         vs_galore = pct(r["val_ppl"], galore["val_ppl"]) if galore and r["variant"] == "fira" else ""
         vs_adamw = pct(r["val_ppl"], adamw["val_ppl"]) if adamw and r is not adamw else ""
-        spread = f" ± {r['val_ppl_sd']:.3f}" if len(r["seeds"]) > 1 else ""
+        spread = f" ({', '.join(f'{v:.3f}' for v in r['val_ppl_per_seed'])})" if len(r["seeds"]) > 1 else ""
         state_vs = f"{r['state_bytes'] / adamw['state_bytes']:.2f}x" if adamw else ""
         lines.append(f"| {r['variant']} | {r['rank'] or '-'} | {r['lr']:g} | {len(r['seeds'])} | {r['val_loss']:.4f} | "
                      f"{r['val_ppl']:.3f}{spread} | {vs_galore} | {vs_adamw} | {r['state_bytes'] / MiB:.2f} MiB | "
@@ -165,19 +166,13 @@ def targets(main: list[dict], paired: dict) -> tuple[str, list[dict]]:
             checks.append({"target": f"Fira state within one number per matrix of GaLore's, r={rank}",
                            "value": f"{extra:g} float32 per matrix ({f['state_bytes'] - g['state_bytes']} B over "
                                     f"{f['projected_matrices']} matrices)", "met": extra <= 1})
+    # timed with the methods interleaved (step_time.py): the training runs' own medians move with the
+    # load of a shared machine by more than the difference being measured (main table, last columns)
     for rank, row in paired.items():
         checks.append({"target": f"Fira step time <= 1.10 x GaLore's, r={rank} (paired timing)",
                        "value": f"{100 * (row['fira_over_galore_step'] - 1):+.1f} % whole step, "
                                 f"{100 * (row['fira_over_galore_optimizer'] - 1):+.1f} % optimizer.step",
                        "met": row["fira_over_galore_step"] <= 1.10})
-    for rank in sorted({r["rank"] for r in main if r["rank"]}):
-        f, g = by.get(("fira", rank)), by.get(("galore", rank))
-        if f and g:
-            checks.append({"target": f"Fira step time <= 1.10 x GaLore's, r={rank} (training runs)",
-                           "value": f"{pct(f['median_step_s'], g['median_step_s'])} whole step; "
-                                    f"optimizer.step {1000 * f['median_optimizer_step_s']:.1f} vs "
-                                    f"{1000 * g['median_optimizer_step_s']:.1f} ms",
-                           "met": f["median_step_s"] <= 1.10 * g["median_step_s"]})
     lines = ["| target | measured | met |", "|---|---|---|"]
     lines += [f"| {c['target']} | {c['value']} | {'yes' if c['met'] else '**no**'} |" for c in checks]
     return "\n".join(lines), checks
