@@ -108,15 +108,26 @@ def main_table(rows: dict[tuple, dict]) -> tuple[str, list[dict]]:
     return "\n".join(lines), main
 
 
+def _on_seeds(row: dict, seeds: list[int]) -> float | None:
+    """``row``'s mean perplexity over ``seeds`` only (None if it lacks one), so variants compare seed for seed."""
+    by_seed = dict(zip(row["seeds"], row["val_ppl_per_seed"], strict=True))
+    if not all(s in by_seed for s in seeds):
+        return None
+    return statistics.fmean(by_seed[s] for s in seeds)
+
+
 def ablation_table(rows: dict[tuple, dict]) -> str:
     fira16 = [r for r in rows.values() if r["variant"].startswith("fira") and r["rank"] == 16]
     base = next((r for r in fira16 if r["variant"] == "fira"), None)
     galore16 = next((r for r in rows.values() if r["variant"] == "galore" and r["rank"] == 16), None)
-    lines = ["| Fira variant (r=16) | val loss | val ppl | vs Fira | vs GaLore |", "|---|---|---|---|---|"]
+    lines = ["| Fira variant (r=16) | seeds | val ppl | Fira on the same seeds | vs Fira | GaLore on the same seeds "
+             "| vs GaLore |", "|---|---|---|---|---|---|---|"]
     for r in sorted(fira16, key=lambda r: (r["variant"] != "fira", r["variant"])):
-        lines.append(f"| {r['variant']} | {r['val_loss']:.4f} | {r['val_ppl']:.3f} | "
-                     f"{pct(r['val_ppl'], base['val_ppl']) if base and r is not base else ''} | "
-                     f"{pct(r['val_ppl'], galore16['val_ppl']) if galore16 else ''} |")
+        f = _on_seeds(base, r["seeds"]) if base else None
+        g = _on_seeds(galore16, r["seeds"]) if galore16 else None
+        lines.append(f"| {r['variant']} | {r['seeds']} | {r['val_ppl']:.3f} | {f:.3f} | {pct(r['val_ppl'], f)} | "
+                     f"{g:.3f} | {pct(r['val_ppl'], g)} |" if f and g else
+                     f"| {r['variant']} | {r['seeds']} | {r['val_ppl']:.3f} | | | | |")
     return "\n".join(lines)
 
 
