@@ -342,7 +342,8 @@ class Fira(_LowRankAdamW):
       factor changes fastest, are limited differently from the paper; gamma is fixed at 1.01;
     * which norms make phi: chosen from the shape of R (over dim 0 if R has fewer rows than
       columns, else over dim 1), not from the projection side; they disagree when R is square
-      (left projection with r equal to n), where it scales rows;
+      (left projection with r equal to n), where it scales rows, which raises a shape error
+      unless G is square too (compat raises alike);
     * projector: an SVD basis even at full rank; weight decay applied after the step, from the
       updated weights; the projector is a Python object in the state (tailor keeps tensors only,
       so ``state_dict`` loads with ``weights_only=True``).
