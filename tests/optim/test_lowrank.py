@@ -352,3 +352,22 @@ def test_bf16_params_get_a_bf16_basis():
     opt.step()
     assert opt.state[W]["proj"].dtype == torch.bfloat16 and torch.isfinite(W).all()
 
+
+
+@pytest.mark.parametrize("dtype,rtol", [(torch.float32, 1e-4), (torch.float64, 1e-6), (torch.bfloat16, 2e-2)])
+@pytest.mark.parametrize("proj_type", ["left", "right"])
+def test_residual_norm_matches_the_explicit_residual(dtype, rtol, proj_type):
+    """The norms Fira limits (from Pythagoras, or from S in low precision) are those of G - P R."""
+    torch.manual_seed(8)
+    m, n, r = 48, 80, 12
+    U, _ = torch.linalg.qr(torch.randn(m, m))
+    V, _ = torch.linalg.qr(torch.randn(n, m))
+    G = ((U * 0.93 ** torch.arange(m)) @ V.T).to(dtype)  # a decaying spectrum, like real gradients
+    W = nn.Parameter(torch.zeros(m, n, dtype=dtype))
+    opt = Fira([{"params": [W], "rank": r}], proj_type=proj_type, scaling="none")
+    W.grad = G.clone()
+    opt.step()
+    P, Gd = opt.state[W]["proj"].double(), G.double()
+    S = Gd - P @ P.T @ Gd if proj_type == "left" else Gd - Gd @ P.T @ P
+    assert S.norm() / Gd.norm() > 0.05  # a residual worth limiting
+    assert opt.state[W]["residual_norm"].item() == pytest.approx(S.norm().item(), rel=rtol)

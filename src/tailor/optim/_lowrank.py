@@ -239,13 +239,18 @@ class _LowRankAdamW(torch.optim.Optimizer):
         exp_avg_sq.mul_(beta2).addcmul_(R, R, value=1.0 - beta2)
         denom = (exp_avg_sq.sqrt() / math.sqrt(bc2)).add_(eps)
         N = exp_avg / denom / bc1  # Adam's bias-corrected update of R
-        update = N if P is None else _project_back(N, P, side)
-        if self._fira:
-            residual = self._fira_residual(grad, R, N, P, side, group, state)
-            if residual is not None:
-                update.add_(residual)
-        p.mul_(1.0 - lr * wd)
-        p.add_(update, alpha=-lr * alpha)
+        if wd != 0.0:
+            p.mul_(1.0 - lr * wd)
+        if P is None:  # full rank: plain Adam on G; for Fira nothing is left outside the subspace
+            if self._fira:
+                state["residual_norm"] = torch.zeros((), dtype=torch.float32, device=grad.device)
+            p.add_(N, alpha=-lr * alpha)
+        elif self._fira:
+            self._fira_apply(p, grad, R, N, P, side, group, state, -lr * alpha)
+        elif side == "left":  # W -= lr alpha P N, without an m x n temporary
+            p.addmm_(P, N, alpha=-lr * alpha)
+        else:
+            p.addmm_(N, P, alpha=-lr * alpha)
 
     def _step_projected_compat(
         self,
@@ -276,8 +281,8 @@ class _LowRankAdamW(torch.optim.Optimizer):
             p.add_(p, alpha=-lr * wd)
 
     # Fira's residual; GaLore has none
-    def _fira_residual(self, *args: Any) -> torch.Tensor | None:  # pragma: no cover - Fira overrides
-        return None
+    def _fira_apply(self, *args: Any) -> None:  # pragma: no cover - Fira overrides
+        raise NotImplementedError
 
     def _fira_residual_compat(self, *args: Any) -> torch.Tensor:  # pragma: no cover - Fira overrides
         raise NotImplementedError
@@ -320,6 +325,11 @@ class Fira(_LowRankAdamW):
     W <- W (1 - lr wd) - lr * alpha * (P N + S). ``||R_:,i||`` gets ``1e-8`` added, and the
     limiter waits for a non-zero previous norm (a zero one would pin every later residual at 0).
 
+    Cost: the same two matrix products per matrix as GaLore plus two passes over G, and no
+    m x n temporary (see ``_fira_apply``). The residual's norms come from ||G_:,i||^2 -
+    ||R_:,i||^2, exact up to float32 cancellation, about 1e-3 ||G||; a residual smaller than
+    that moves the weights by less than that fraction of a step, so its norm does not matter.
+
     ``code_compat=True`` reproduces ``fira==1.0.2``, which differs from the paper in:
 
     * residual: S = G - alpha * P R (its ``project_back`` applies the scale), so for alpha != 1
@@ -332,7 +342,8 @@ class Fira(_LowRankAdamW):
       factor changes fastest, are limited differently from the paper; gamma is fixed at 1.01;
     * which norms make phi: chosen from the shape of R (over dim 0 if R has fewer rows than
       columns, else over dim 1), not from the projection side; they disagree when R is square
-      (left projection with r equal to n), where it scales rows;
+      (left projection with r equal to n), where it scales rows, which raises a shape error
+      unless G is square too (compat raises alike);
     * projector: an SVD basis even at full rank; weight decay applied after the step, from the
       updated weights; the projector is a Python object in the state (tailor keeps tensors only,
       so ``state_dict`` loads with ``weights_only=True``).
@@ -382,32 +393,60 @@ class Fira(_LowRankAdamW):
         phi = torch.linalg.vector_norm(N, dim=norm_dim) / (torch.linalg.vector_norm(R, dim=norm_dim) + PHI_EPS)
         return phi.unsqueeze(1) if norm_dim == 1 else phi
 
-    def _fira_residual(
+    def _fira_apply(
         self,
+        p: torch.Tensor,
         grad: torch.Tensor,
         R: torch.Tensor,
         N: torch.Tensor,
-        P: torch.Tensor | None,
+        P: torch.Tensor,
         side: str,
         group: dict[str, Any],
         state: dict[str, Any],
-    ) -> torch.Tensor | None:
-        if P is None:  # full rank: the subspace is everything, nothing is left outside it
-            state["residual_norm"] = torch.zeros((), dtype=torch.float32, device=grad.device)
-            return None
+        step: float,
+    ) -> None:
+        """W += step * (P N + c * S), S = G - P R, c = phi (times the limiter's factor), per column.
+
+        Two identities keep this at GaLore's two matrix products and no m x n temporary:
+        c * S = c * G - P (c * R) (the scale acts on the columns that P leaves alone), so
+        W += step * (c * G) and W += step * P (N - c * R); and since P has orthonormal columns
+        and R = P^T G, ||S_:,i||^2 = ||G_:,i||^2 - ||R_:,i||^2 (Pythagoras), so the residual's
+        norms come from G and R without forming S. Low-precision bases are not orthonormal
+        enough for the second identity; there S is formed to measure it. Right projections are
+        the transpose: rows instead of columns, products in the other order.
+        """
         # column i of the paper is the dimension R shares with G: columns (left), rows (right)
-        S = grad - _project_back(R, P, side)
-        S.mul_(self._phi(N, R, group["scaling"], 0 if side == "left" else 1))
-        norm = torch.linalg.vector_norm(S).float()
+        dim = 0 if side == "left" else 1
+        if grad.dtype in (torch.float32, torch.float64):
+            s_sq = torch.linalg.vector_norm(grad, dim=dim).square() - torch.linalg.vector_norm(R, dim=dim).square()
+            s_cols = s_sq.clamp_(min=0.0).sqrt_().float()
+        else:
+            S = torch.addmm(grad, P, R, alpha=-1.0) if side == "left" else torch.addmm(grad, R, P, alpha=-1.0)
+            s_cols = torch.linalg.vector_norm(S, dim=dim, dtype=torch.float32)
+        scaling = group["scaling"]
+        if scaling == "column":
+            phi = torch.linalg.vector_norm(N, dim=dim, dtype=torch.float32) / (
+                torch.linalg.vector_norm(R, dim=dim, dtype=torch.float32) + PHI_EPS)
+        elif scaling == "matrix":
+            phi = torch.linalg.vector_norm(N, dtype=torch.float32) / (
+                torch.linalg.vector_norm(R, dtype=torch.float32) + PHI_EPS)
+        else:
+            phi = torch.ones((), dtype=torch.float32, device=grad.device)
+        norm = torch.linalg.vector_norm(phi * s_cols)  # ||phi * S||
         prev = state.get("residual_norm")
         if group["limiter"] and prev is not None:
             cap = group["gamma"] * prev
             # tensor ops only (no host sync): factor 1 unless the norm grew past the cap
             factor = torch.where((prev > 0) & (norm > cap), cap / norm, torch.ones_like(norm))
-            S.mul_(factor.to(S.dtype))
+            phi = phi * factor
             norm = norm * factor
         state["residual_norm"] = norm
-        return S
+        c = (phi.unsqueeze(1) if side == "right" and phi.dim() else phi).to(grad.dtype)
+        p.addcmul_(grad, c, value=step)
+        if side == "left":
+            p.addmm_(P, N - R * c, alpha=step)
+        else:
+            p.addmm_(N - R * c, P, alpha=step)
 
     def _fira_residual_compat(
         self,
