@@ -26,7 +26,7 @@ RESUMABLE = "every finished trial is kept: fix this and rerun to resume"
 # SQLite primary result codes (https://sqlite.org/rescode.html) -> what went wrong.
 _ERROR, _PERM, _BUSY, _LOCKED, _NOMEM, _READONLY, _IOERR, _CORRUPT, _FULL, _CANTOPEN = 1, 3, 5, 6, 7, 8, 10, 11, 13, 14
 _CONSTRAINT, _NOTADB = 19, 26
-READONLY = _READONLY
+READONLY, BUSY = _READONLY, _BUSY
 
 
 class StoreError(ConfigError):

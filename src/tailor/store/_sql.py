@@ -39,6 +39,7 @@ from tailor.store._checks import (
     trial_problems,
 )
 from tailor.store._faults import (
+    BUSY,
     READONLY,
     Damage,
     StoreError,
@@ -528,7 +529,7 @@ def _sqlite_events(engine: sa.Engine) -> None:
         # busy_timeout first: switching to WAL takes a lock, and must wait for it like anything else.
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         try:
-            cur.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cur)
         except sqlite3.OperationalError as e:
             if sqlite_code(e) != READONLY:
                 raise  # a read-only file in rollback-journal mode stays so: it can still be read
@@ -539,6 +540,26 @@ def _sqlite_events(engine: sa.Engine) -> None:
     def _begin(conn: sa.Connection) -> None:
         # IMMEDIATE takes the write lock now, so a writer never fails halfway on a lock upgrade.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("tailor_write") else "BEGIN")
+
+
+def _switch_to_wal(cur: sqlite3.Cursor) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another connection holds the file.
+
+    SQLite answers "database is locked" at once, without its busy handler, when several
+    connections switch one new file to WAL together; so this waits the same
+    ``BUSY_TIMEOUT_MS`` that every other statement waits.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if sqlite_code(e) != BUSY or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _shown(url: str) -> str:
