@@ -62,9 +62,11 @@ def run_case(src: str, name: str, args: list[str], tmp: Path) -> dict:
         rc, err = res.returncode, res.stderr
     lines = [ln for ln in err.strip().splitlines() if ln.strip() and not set(ln.strip()) <= set("━─┃│┏┓┗┛┡┩└┘┴┬╇┼ ")]
     traceback = any(ln.startswith("Traceback") for ln in lines)
-    shown = next((ln for ln in reversed(lines) if "Error" in ln), lines[-1]) if traceback else (lines[-1] if lines else "")
+    last = lines[-1] if lines else ""
+    shown = next((ln for ln in reversed(lines) if "Error" in ln), last) if traceback else last
     return {"case": name, "command": "tailor " + " ".join(a if len(a) < 40 else a[:12] + "..." for a in args),
-            "exit": rc, "stderr_lines": len(err.strip().splitlines()), "traceback": traceback, "message": shown.strip()}
+            "exit": rc, "stderr_lines": len(err.strip().splitlines()), "traceback": traceback,
+            "message": shown.strip()}
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ knee and largest (``extreme("max")``) sub-networks: params and MACs (FlopCounter
 at batch 1, ONNX Runtime latency at batch 1 on 1 thread (median and IQR; the fastest of 5
 interleaved rounds of 30 runs, because other processes may share the machine), and top-1 on
 the digits validation split (360 images) after BN re-calibration, as the search measures it.
-Writes benchmarks/results/cnn_families.json.
+Writes benchmarks/results/cnn-families/cnn_families.json (docs/benchmarks/cnn-families.md).
 
 Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/families/bench_cnn_families.py
 """
@@ -16,9 +16,6 @@ Run: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/families/bench_cnn_families.p
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -26,14 +23,16 @@ import torch
 
 torch.set_num_threads(1)
 
+from tailor.lab.meta import write_result  # noqa: E402
 from tailor.measure.latency import LatencyResult, measure_latency  # noqa: E402
-from tailor.problems.supernet import DIGITS_SIZES, supernet_problem  # noqa: E402
+from tailor.problems import BuildContext, ProblemSpec, build_problem  # noqa: E402
+from tailor.problems.supernet import DIGITS_SIZES  # noqa: E402
 from tailor.results import front, knee  # noqa: E402
 from tailor.search import DEFAULT_TACTIC, make_tactic  # noqa: E402
 from tailor.store import open_store  # noqa: E402
 from tailor.study import Study  # noqa: E402
 
-OUT = Path(__file__).resolve().parents[1] / "results" / "cnn_families.json"
+OUT = Path(__file__).resolve().parents[1] / "results" / "cnn-families" / "cnn_families.json"
 FAMILIES = ("mobilenetv3", "resnet")
 EPOCHS, BUDGET, SEED = 10, 40, 0
 ROUNDS, REPEATS = 5, 30
@@ -54,8 +53,9 @@ def _best_latency(models: dict[str, torch.nn.Module], inputs: dict[str, torch.Te
 def bench_family(family: str, root: Path, budget: int) -> dict:
     t0 = time.perf_counter()
     history: list[dict] = []
-    problem = supernet_problem(family, "digits", train_dir=root / f"{family}-digits-sandwich-s{SEED}",
-                               epochs=EPOCHS, seed=SEED, on_epoch=history.append)
+    spec = ProblemSpec("supernet", {"supernet": family, "data": "digits", "epochs": EPOCHS, "seed": SEED,
+                                    "train_dir": str(root / f"{family}-digits-sandwich-s{SEED}")})
+    problem = build_problem(spec, BuildContext(on_epoch=history.append))
     setup_s = time.perf_counter() - t0
     net, space = problem.supernet, problem.space
     accuracy, _latency, complexity = problem.evaluators
@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=BUDGET)
     parser.add_argument("--train-root", type=Path, default=Path("runs") / "bench_cnn_families",
                         help="checkpoints and studies (reused when present)")
+    parser.add_argument("--json", type=Path, default=OUT)
     args = parser.parse_args()
     results = [bench_family(f, args.train_root, args.budget) for f in args.families]
     out = {
@@ -145,15 +146,12 @@ def main() -> None:
         "accuracy": "top-1 on the validation split after BN re-calibration on 512 training images",
         "latency": {"backend": "onnxruntime", "batch_size": 1, "threads": 1,
                     "summary": f"fastest of {ROUNDS} interleaved rounds of {REPEATS} runs (median and IQR of it)"},
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-                    "load_average_1m": os.getloadavg()[0]},
+        "torch_threads": torch.get_num_threads(),  # machine, commit and command in "meta"
         "families": results,
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(out, indent=2) + "\n")
+    path = write_result(args.json, out, indent=2)
     _print(results)
-    print(f"wrote {OUT}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

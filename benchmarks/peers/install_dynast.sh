@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the separate virtual environment DyNAS-T 1.6.0 needs (about 6 GB, about 6 minutes).
 # dynast pins old transformers and fairseq, so it cannot share tailor's environment; the peer
-# benchmark runs it in this venv and imports tailor from src/ for the evaluators and scoring.
+# benchmarks run their dynast-* items in this venv, with this checkout of tailor installed in it
+# (editable, without its pinned dependencies) for the evaluators, scoring and tailor.lab.peers.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VENV="${DYNAST_VENV:-.venv-dynast}"
@@ -13,4 +14,5 @@ PIP=("$VENV/bin/pip" install --disable-pip-version-check -q)
   torchprofile "transformers>=4.10.0,<=4.37.2" moocore sqlalchemy pyyaml rich typer matplotlib onnx onnxruntime
 "${PIP[@]}" cython cffi
 "${PIP[@]}" --no-build-isolation fairseq-fixed==0.12.3.1
-"$VENV/bin/python" -c "import dynast, fairseq; print('dynast', dynast.__version__ if hasattr(dynast, '__version__') else 'ok')"
+"${PIP[@]}" --no-deps -e .
+"$VENV/bin/python" -c "import dynast, fairseq, tailor.lab.peers.dynast; print('dynast', getattr(dynast, '__version__', 'ok'))"

@@ -7,33 +7,30 @@ each round one fresh measurement per sub-network (export, new ONNX Runtime sessi
 timed calls, as ``LatencyEvaluator`` does, without its cache), with the evaluator's 30 calls and
 with 10x more. The Kendall tau between two rounds is the most any search, or any predictor, can
 agree with the latency ranking on this machine; the tau with MACs shows how much of the ranking
-is the architecture. Writes ``benchmarks/results/mbv3_latency_noise.json`` and prints a table.
+is the architecture. Writes ``benchmarks/results/peers/mbv3_latency_noise.json`` and prints a table
+(docs/benchmarks/peers.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
 from rich.progress import track
 from scipy.stats import kendalltau
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1] / "src")]
+from tailor.lab.meta import write_result
+from tailor.lab.peers.mbv3 import mbv3_problem
 
-from mbv3_peers import _problem  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[2]
 PROTOCOLS = {"evaluator (30 calls)": 30, "10x calls (300)": 300}
 
 
 def main() -> None:
     import torch
 
-    from tailor.bench import timestamp
     from tailor.measure.accuracy import track_batchnorm_stats
     from tailor.measure.count import count_macs
     from tailor.measure.latency import measure_latency
@@ -43,10 +40,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=10, help="the peer benchmark's super-network (tailor search's)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=HERE.parents[1] / "benchmarks" / "results" / "mbv3_latency_noise.json")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "peers" / "mbv3_latency_noise.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    problem = _problem(args.epochs)
+    problem = mbv3_problem(ROOT / "runs" / "peers" / "mobilenetv3-digits", args.epochs)
     net, space = problem.supernet, problem.space
     configs = [space.from_genes(g) for g in space.sample_genes(np.random.default_rng(args.seed), args.subnets)]
     models = [track_batchnorm_stats(net.subnet(c)) for c in configs]
@@ -75,11 +72,10 @@ def main() -> None:
         lo, hi = row["latency_ms_range"]
         print(f"{p:>22} {row['tau_between_rounds']:>11.3f} {row['tau_with_macs']:>9.3f} "
               f"{100 * row['spread_median']:>7.1f}% {row['latency_ms_median']:>10.3f} {lo:>6.3f}..{hi:.3f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "created": timestamp(), "settings": {k: str(v) for k, v in vars(args).items()},
+    write_result(args.out, {
+        "settings": {k: str(v) for k, v in vars(args).items()},
         "macs": macs.tolist(), "latency_ms": {p: v.tolist() for p, v in latency.items()}, "summary": rows,
-    }, indent=1))
+    })
     print(f"wrote {args.out}")
 
 

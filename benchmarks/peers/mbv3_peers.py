@@ -19,19 +19,20 @@ measurement's noise on the machine at hand (``mbv3_latency_noise.py`` measures t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1] / "src")]
-os.environ.setdefault("TAILOR_CACHE_DIR", str(HERE.parents[1] / "runs" / "peers" / "latency-cache"))
+from tailor.errors import TailorError
+from tailor.lab.meta import write_result
+from tailor.lab.peers.harness import progress_line, run_all, run_tool, trace_fields
+from tailor.lab.peers.mbv3 import mbv3_problem
 
-from harness import ROOT, run_all, run_tool, trace_fields  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+TRAIN_DIR = ROOT / "runs" / "peers" / "mobilenetv3-digits"
+os.environ.setdefault("TAILOR_CACHE_DIR", str(ROOT / "runs" / "peers" / "latency-cache"))
 
 DEFAULT_TOOLS = ("tailor-default", "dynast-linas", "dynast-evolutionary", "dynast-random",
                  "optuna-nsga2", "optuna-tpe", "pymoo-nsga2", "random")
@@ -44,33 +45,12 @@ def objective_of(key: str) -> str:
     return next(o for o, k in KEYS.items() if k == key)
 
 
-@lru_cache(maxsize=2)
-def _problem(epochs: int, objective: str = "latency"):
-    from tailor.measure import machine
-    from tailor.objectives import Objective
-    from tailor.problems import Problem
-    from tailor.problems.supernet import supernet_problem
-
-    # DyNAS-T's venv runs torch 2.14.1, tailor's 2.13.0; both export the same TorchScript ONNX graph
-    # and run it on the same ONNX Runtime, so one latency cache serves both (one latency per config)
-    info = {k: v for k, v in machine.machine_info().items() if k != "torch"}
-    machine.machine_info = lambda: info
-    problem = supernet_problem("mobilenetv3", "digits", train_dir=ROOT / "runs" / "peers" / "mobilenetv3-digits",
-                               epochs=epochs, seed=0)
-    if objective == "latency":
-        return problem
-    accuracy, _, complexity = problem.evaluators  # no latency measured at all for the MACs control
-    return Problem(name=problem.name, space=problem.space, evaluators=[accuracy, complexity],
-                   objectives=[Objective("accuracy", "max"), Objective("macs", "min")],
-                   settings=problem.settings | {"objective": "macs"}, supernet=problem.supernet)
-
-
 def run_item(epochs: int, tool: str, key: str, seed: int, budget: int) -> dict:
     import torch
 
     torch.set_num_threads(1)
     objective = objective_of(key)
-    trace = run_tool(_problem(epochs, objective), tool, budget, seed)
+    trace = run_tool(mbv3_problem(TRAIN_DIR, epochs, objective), tool, budget, seed)
     metric, scale = SECOND[objective]
     F = [[100.0 * (1.0 - m["accuracy"]), scale * m[metric]] for m in trace.metrics]  # error %, ms or MMACs
     return {"tool": tool, "key": key, "seed": seed, "budget": budget, "evaluations": len(F), "F": F,
@@ -100,7 +80,7 @@ def score(results: list[dict]) -> tuple[list[dict], dict]:
 
 
 def report(results: list[dict], json_out: Path, key: str) -> None:
-    from tailor.bench import plot_curves, timestamp
+    from tailor.bench import plot_curves
 
     scored, reference = score(results)
     rows = []
@@ -114,9 +94,7 @@ def report(results: list[dict], json_out: Path, key: str) -> None:
         row["overhead_ms_per_eval"] = float(np.median([r["overhead_s_per_eval"] for r in rs]) * 1000)
         row["repeats"] = float(np.median([r["repeats"] for r in rs]))
         rows.append(row)
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps({"created": timestamp(), "reference": reference, "summary": rows,
-                                    "results": scored, "traces": results}, indent=1))
+    write_result(json_out, {"reference": reference, "summary": rows, "results": scored, "traces": results})
     plot_curves([dict(r, tactic=r["tool"], latency_column=key) for r in scored], json_out.with_suffix(".png"),
                 ylabel="HV / union-front HV", ylim=(0.6, 1.0))
     cols = [f"hv@{n}" for n in CHECKPOINTS] + ["union_points_found", "overhead_ms_per_eval", "repeats"]
@@ -136,27 +114,29 @@ def main() -> None:
                     help="second objective: measured latency, or counted MACs (the noise-free control)")
     ap.add_argument("--jobs", type=int, default=1, help="parallel runs (they share the cores latency is measured on)")
     ap.add_argument("--jsonl", type=Path, default=None, help="default: runs/peers/mbv3[_macs].jsonl")
-    ap.add_argument("--json", type=Path, default=None, help="default: benchmarks/results/peers_mbv3[_macs].json")
+    ap.add_argument("--json", type=Path, default=None, help="default: benchmarks/results/peers/peers_mbv3[_macs].json")
     ap.add_argument("--no-report", action="store_true")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     suffix = "" if args.objective == "latency" else f"_{args.objective}"
     args.jsonl = args.jsonl or ROOT / "runs" / "peers" / f"mbv3{suffix}.jsonl"
-    args.json = args.json or ROOT / "benchmarks" / "results" / f"peers_mbv3{suffix}.json"
+    args.json = args.json or ROOT / "benchmarks" / "results" / "peers" / f"peers_mbv3{suffix}.json"
     key = KEYS[args.objective]
     if args.epochs is None:
-        import inspect
+        from tailor.problems.supernet import SupernetOptions
 
-        from tailor.problems.supernet import supernet_problem
-
-        args.epochs = inspect.signature(supernet_problem).parameters["epochs"].default
+        args.epochs = SupernetOptions.epochs
     if not args.worker:
-        _problem(args.epochs, args.objective)  # train (or load) the super-network once, before any worker needs it
+        # train (or load) the super-network once, before any worker needs it
+        mbv3_problem(TRAIN_DIR, args.epochs, args.objective)
     items = [(t, key, s, args.budget) for t in args.tools.split(",") if t for s in range(args.seeds)]
-    results = run_all(__file__, run_item, items, args.jsonl, args.jobs, args.worker,
-                      ["--budget", str(args.budget), "--seeds", str(args.seeds), "--epochs", str(args.epochs),
-                       "--objective", args.objective],
-                      extra=(args.epochs,))
+    try:
+        results = run_all(__file__, run_item, items, args.jsonl, args.jobs, args.worker,
+                          ["--budget", str(args.budget), "--seeds", str(args.seeds), "--epochs", str(args.epochs),
+                           "--objective", args.objective],
+                          extra=(args.epochs,), root=ROOT, on_result=lambda r: print(progress_line(r), flush=True))
+    except TailorError as e:
+        sys.exit(f"mbv3_peers: error: {e}")
     if not args.worker and not args.no_report:
         report([r for r in results if r["key"] == key], args.json, key)
 

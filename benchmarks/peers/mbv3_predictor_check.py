@@ -6,28 +6,25 @@ Runs the default tactic on the peer problem (one seed, through the shared latenc
 records what its own predictor believed about each pick when it chose it. Then it refits the tactic's predictor, as
 the tactic fits it, on the first ``--train`` evaluations and ranks the rest: Kendall tau per
 objective on evaluations it never saw, and how far the picks' predicted latency was from the
-measured one. Writes ``benchmarks/results/mbv3_predictor_check.json``.
+measured one. Writes ``benchmarks/results/peers/mbv3_predictor_check.json`` (docs/benchmarks/peers.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import kendalltau
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1] / "src")]
-os.environ.setdefault("TAILOR_CACHE_DIR", str(HERE.parents[1] / "runs" / "peers" / "latency-cache"))
+from tailor.lab.meta import write_result
+from tailor.lab.peers.mbv3 import mbv3_problem
+from tailor.search.history import History
+from tailor.search.tailored import TailorTactic, robust_bounds
 
-from mbv3_peers import _problem  # noqa: E402
-
-from tailor.search.history import History  # noqa: E402
-from tailor.search.tailored import TailorTactic, robust_bounds  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+os.environ.setdefault("TAILOR_CACHE_DIR", str(ROOT / "runs" / "peers" / "latency-cache"))
 
 
 class RecordingTactic(TailorTactic):
@@ -57,7 +54,6 @@ class RecordingTactic(TailorTactic):
 def main() -> None:
     import torch
 
-    from tailor.bench import timestamp
     from tailor.store import open_store
     from tailor.study import Study
 
@@ -67,10 +63,10 @@ def main() -> None:
     ap.add_argument("--train", type=int, default=100, help="evaluations the refitted predictor sees")
     ap.add_argument("--epochs", type=int, default=10, help="the peer benchmark's super-network (tailor search's)")
     ap.add_argument("--out", type=Path,
-                    default=HERE.parents[1] / "benchmarks" / "results" / "mbv3_predictor_check.json")
+                    default=ROOT / "benchmarks" / "results" / "peers" / "mbv3_predictor_check.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    problem = _problem(args.epochs)
+    problem = mbv3_problem(ROOT / "runs" / "peers" / "mobilenetv3-digits", args.epochs)
     tactic = RecordingTactic()
     study = Study(problem, tactic, open_store("sqlite://"), name="predictor-check", seed=args.seed)
     study.optimize(args.budget)
@@ -95,9 +91,8 @@ def main() -> None:
     print(f"{len(below)} of {len(picks)} picks were predicted faster than anything measured so far; they measured "
           f"median {np.median([p['measured_ms'] for p in below]) if below else float('nan'):.3f} ms, predicted "
           f"{np.median([p['predicted_latency_ms'] for p in below]) if below else float('nan'):.3f} ms")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"created": timestamp(), "settings": {k: str(v) for k, v in vars(args).items()},
-                                    "held_out_tau": held_out, "picks": picks}, indent=1))
+    write_result(args.out, {"settings": {k: str(v) for k, v in vars(args).items()},
+                            "held_out_tau": held_out, "picks": picks})
     print(f"wrote {args.out}")
 
 

@@ -1,40 +1,40 @@
 """tailor against its peers on NAS-Bench-201: same table, same scoring, same budgets and seeds.
 
-    .venv/bin/python benchmarks/peers/nb201_peers.py                  # every tool, every column
+    .venv/bin/python benchmarks/peers/nb201_peers.py                  # every tool, the seven studied columns
     .venv/bin/python benchmarks/peers/nb201_peers.py --tools optuna-gp --budget 100 --seeds 3
 
 Each (tool, latency column, seed) run appends one JSON line to ``runs/peers/nb201*.jsonl`` as
 it finishes; a rerun skips the finished ones. The summary (median and quartiles of the HV ratio
 at each budget, evaluations to 0.98 / 0.99, overhead per evaluation, repeated measurements) goes
-to ``benchmarks/results/peers_nb201.json`` with an HV-curve plot beside it. Budgets 100 and 300
-are the first 100 / 300 evaluations of each 500-evaluation run (see docs/benchmarks.md).
+to ``benchmarks/results/peers/peers_nb201.json`` with an HV-curve plot and a markdown table
+beside it. Budgets 100 and 300 are the first 100 / 300 evaluations of each 500-evaluation run
+(see docs/benchmarks/peers.md). The ``dynast-*`` tools run in DyNAS-T's own virtual environment
+(``install_dynast.sh``), by the same script with ``--worker``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1] / "src")]
+from tailor.bench import nb201_scoring, plot_curves, score_trace
+from tailor.errors import TailorError
+from tailor.lab.ablate import NB201_COLUMNS
+from tailor.lab.meta import write_result
+from tailor.lab.peers.harness import progress_line, run_all, run_tool, trace_fields
+from tailor.problems.nb201 import resolve_table
 
-from harness import ROOT, run_all, run_tool, trace_fields  # noqa: E402
-
-from tailor.bench import nb201_scoring, plot_curves, score_trace, timestamp  # noqa: E402
-from tailor.problems.nb201 import resolve_table  # noqa: E402
-
-ACCURACY = "cifar10_test_acc"
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TOOLS = ("tailor-default", "dynast-linas", "dynast-evolutionary", "dynast-random",
                  "optuna-nsga2", "optuna-tpe", "pymoo-nsga2", "random")
 BUDGETS = ("100", "300", "500")
 
 
-def run_item(table: str, tool: str, column: str, seed: int, budget: int) -> dict:
-    problem, ideal, ref, true_hv = nb201_scoring(table, ACCURACY, column)
+def run_item(table: str, accuracy_column: str, tool: str, column: str, seed: int, budget: int) -> dict:
+    problem, ideal, ref, true_hv = nb201_scoring(table, accuracy_column, column)
     trace = run_tool(problem, tool, budget, seed)
     F = np.array([[100.0 - m["accuracy"], m["latency_ms"]] for m in trace.metrics])
     return {"tool": tool, "key": column, "seed": seed, **score_trace(F, ideal, ref, true_hv, budget),
@@ -64,8 +64,7 @@ def summarise(results: list[dict]) -> list[dict]:
 
 def report(results: list[dict], json_out: Path) -> None:
     rows = summarise(results)
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps({"created": timestamp(), "summary": rows, "results": results}, indent=1))
+    write_result(json_out, {"summary": rows, "results": results})
     longest = max(r["budget"] for r in results)
     plot_curves([dict(r, tactic=r["tool"], latency_column=r["key"]) for r in results if r["budget"] == longest],
                 json_out.with_suffix(".png"))
@@ -102,13 +101,14 @@ def markdown(rows: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tools", default=",".join(DEFAULT_TOOLS))
-    ap.add_argument("--columns", default="all", help="latency columns, comma-separated, or 'all'")
+    ap.add_argument("--columns", default=",".join(NB201_COLUMNS), help="latency columns, comma-separated, or 'all'")
     ap.add_argument("--budget", type=int, default=500)
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--table", default=None)
+    ap.add_argument("--accuracy-column", default="cifar10_test_acc")
     ap.add_argument("--jsonl", type=Path, default=ROOT / "runs" / "peers" / "nb201.jsonl")
-    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "peers_nb201.json")
+    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "peers" / "peers_nb201.json")
     ap.add_argument("--no-report", action="store_true", help="run only; summarise later")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -119,9 +119,14 @@ def main() -> None:
     columns = ([c for c in pd.read_csv(table, nrows=1).columns if c.startswith("latency")]
                if args.columns == "all" else args.columns.split(","))
     items = [(t, c, s, args.budget) for t in args.tools.split(",") if t for c in columns for s in range(args.seeds)]
-    results = run_all(__file__, run_item, items, args.jsonl, args.jobs, args.worker,
-                      ["--columns", ",".join(columns), "--budget", str(args.budget), "--seeds", str(args.seeds),
-                       "--table", table], extra=(table,))
+    try:
+        results = run_all(__file__, run_item, items, args.jsonl, args.jobs, args.worker,
+                          ["--columns", ",".join(columns), "--budget", str(args.budget), "--seeds", str(args.seeds),
+                           "--table", table, "--accuracy-column", args.accuracy_column],
+                          extra=(table, args.accuracy_column), root=ROOT,
+                          on_result=lambda r: print(progress_line(r), flush=True))
+    except TailorError as e:
+        sys.exit(f"nb201_peers: error: {e}")
     if not args.worker and not args.no_report:
         report(results, args.json)
 

@@ -5,16 +5,18 @@ Space: the NAS-Bench-201-shaped cell with 3 nodes (3 edges x 5 ops = 125 archite
 
 1. Ground truth: every architecture trained stand-alone for ``--gt-epochs`` epochs with
    ``--gt-seeds`` seeds; its score is the mean validation accuracy. Cached in
-   ``benchmarks/results/ranking_ground_truth.json`` (delete it, or pass ``--fresh-gt``, to redo).
+   ``benchmarks/results/ranking/ranking_ground_truth.json`` (delete it, or pass ``--fresh-gt``, to redo).
 2. For each sampler (spos, fairnas, sandwich, padad) and ``--seeds`` seeds: train the
    super-network with the same epochs, batch size and optimiser, then evaluate every
    architecture with inherited weights on the validation split.
 3. Report Kendall tau, Spearman rho, top-5 overlap (of the true top 5, how many are in the
    predicted top 5), gradient variance (in-run, and probed at frozen weights at the start of
-   each epoch, against SPOS's draws at the same weights) and time per step.
+   each epoch, against SPOS's draws at the same weights: ``tailor.lab.probes.ProbedTrainer``)
+   and time per step (``tailor.lab.step_cost``).
 
 Run:  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ranking/run.py
-Writes benchmarks/results/ranking.json and benchmarks/results/ranking.png, prints a table.
+Writes benchmarks/results/ranking/ranking.json and ranking.png beside it, prints a table
+(docs/benchmarks/ranking.md).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import time
 from pathlib import Path
 
@@ -31,10 +32,13 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import kendalltau, spearmanr
 
+from tailor.lab.meta import run_metadata, write_result
+from tailor.lab.probes import ProbedTrainer
+from tailor.lab.step_cost import interleaved_step_times, step_overheads
 from tailor.supernets.cell import OPS, CellSuperNet
-from tailor.train import TrainConfig, Trainer, evaluate, load_digits
+from tailor.train import TrainSpec, evaluate, load_digits
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "ranking"
 SAMPLERS = ("spos", "fairnas", "sandwich", "padad")
 
 
@@ -98,8 +102,7 @@ def ground_truth(args, data, configs: list[dict]) -> dict:
         "acc": acc.mean(1).tolist(),
         "seconds": time.perf_counter() - t0,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out))
+    write_result(path, out, indent=None)
     return out
 
 
@@ -113,7 +116,7 @@ def sampler_epochs(args, sampler: str) -> int:
 
 
 def run_sampler(args, data, configs, truth: np.ndarray, sampler: str, seed: int) -> dict:
-    cfg = TrainConfig(
+    cfg = TrainSpec(
         supernet="nb201_cell",
         supernet_kwargs={"channels": args.channels},
         sampler=sampler,
@@ -121,14 +124,12 @@ def run_sampler(args, data, configs, truth: np.ndarray, sampler: str, seed: int)
         batch_size=args.batch_size,
         lr=args.lr,
         seed=seed,
-        track_grad_variance=True,
-        grad_variance_probe=args.probe_draws,
         importance_weights=args.importance_weights,
         path_floor=args.floor,
         param_free=args.param_free,
         data_importance=not args.no_data_importance,
     )
-    trainer = Trainer(cfg, out_dir=None, data=data)
+    trainer = ProbedTrainer(cfg, out_dir=None, data=data, track_grad_variance=True, probe_draws=args.probe_draws)
     t0 = time.perf_counter()
     result = trainer.run(resume=False)
     train_s = time.perf_counter() - t0
@@ -160,7 +161,7 @@ def run_sampler(args, data, configs, truth: np.ndarray, sampler: str, seed: int)
         "top5_overlap": top_overlap(truth, pred),
         "grad_variance": float(np.mean(variances)),
         "grad_relative_variance": float(np.mean(relative)),
-        # the same at frozen weights (Trainer.probe_grad_variance), mean over epochs
+        # the same at frozen weights (tailor.lab.probes.probe_grad_variance), mean over epochs
         "probe_grad_variance": float(np.mean(probe)) if probe else None,
         "probe_grad_relative_variance": float(np.mean(probe_rel)) if probe_rel else None,
         "probe_grad_variance_per_epoch": probe,
@@ -174,77 +175,10 @@ def run_sampler(args, data, configs, truth: np.ndarray, sampler: str, seed: int)
     }
 
 
-TIMED = {  # name -> (sampler, tau_ramp); padad_tau0 runs all of PA&DA's machinery but keeps
-    # tau ~ 0, i.e. the same (uniform) path and data mix as SPOS: its extra time is pure overhead
-    "spos": ("spos", 1.0),
-    "padad": ("padad", 1.0),
-    "padad_tau0": ("padad", 1e9),
-}
-
-
-def interleaved_step_times(args, data, samplers=tuple(TIMED), repeats: int = 12, supernet: str = "nb201_cell",
-                           supernet_kwargs: dict | None = None) -> dict:
-    """Median ms/step per sampler, epochs of the samplers interleaved so that load from other
-    processes hits all of them alike (no variance tracking, no evaluation). Reports wall time,
-    process CPU time (insensitive to preemption on a shared machine) and the samplers' own work
-    (choosing and scoring paths and data, timed inside the trainer). ``supernet`` defaults to the
-    benchmark's cell space; ``step_cost.py`` times the built-in elastic families with it."""
-    trainers = {
-        s: Trainer(
-            TrainConfig(
-                supernet=supernet,
-                supernet_kwargs={"channels": args.channels} if supernet_kwargs is None else supernet_kwargs,
-                sampler=TIMED[s][0],
-                tau_ramp=TIMED[s][1],
-                param_free=args.param_free,
-                epochs=repeats,
-                batch_size=args.batch_size,
-                lr=args.lr,
-                seed=0,
-            ),
-            data=data,
-        )
-        for s in samplers
-    }
-    wall: dict[str, list[float]] = {s: [] for s in samplers}
-    cpu: dict[str, list[float]] = {s: [] for s in samplers}
-    own: dict[str, list[float]] = {s: [] for s in samplers}
-    for _ in range(repeats):
-        for s, trainer in trainers.items():
-            trainer.supernet.train()
-            trainer._sampler_seconds = 0.0
-            t0, c0 = time.perf_counter(), time.process_time()
-            tau = min(1.0, trainer.epoch / repeats / TIMED[s][1])
-            order = trainer.data_sampler.epoch_indices(tau, trainer.generator)
-            for k in range(trainer.steps_per_epoch):
-                idx = order[k * args.batch_size : (k + 1) * args.batch_size]
-                trainer.train_step(trainer.x_train[idx], trainer.y_train[idx], idx)
-            trainer.data_sampler.flush()
-            trainer.epoch += 1
-            n = trainer.steps_per_epoch
-            wall[s].append(1000 * (time.perf_counter() - t0) / n)
-            cpu[s].append(1000 * (time.process_time() - c0) / n)
-            own[s].append(1000 * trainer._sampler_seconds / n)
-    return {
-        s: {
-            "median_ms": float(np.median(wall[s])),
-            "cpu_median_ms": float(np.median(cpu[s])),
-            "sampler_median_ms": float(np.median(own[s])),
-        }
-        for s in samplers
-    }
-
-
-def step_overheads(t: dict) -> dict:
-    """PA&DA vs SPOS from one interleaved timing (``interleaved_step_times``): total step time,
-    PA&DA's machinery at tau 0, and the samplers' own work, each relative to a SPOS step."""
-    spos, pada, tau0 = t["spos"], t["padad"], t["padad_tau0"]
-    return {
-        "padad_overhead_interleaved": pada["median_ms"] / spos["median_ms"] - 1,
-        "padad_overhead_interleaved_cpu": pada["cpu_median_ms"] / spos["cpu_median_ms"] - 1,
-        "padad_sampler_overhead": (pada["sampler_median_ms"] - spos["sampler_median_ms"]) / spos["cpu_median_ms"],
-        "padad_tau0_overhead_cpu": tau0["cpu_median_ms"] / spos["cpu_median_ms"] - 1,
-    }
+def step_times(args, data) -> dict:
+    """The interleaved timing of SPOS and PA&DA on this benchmark's cell space."""
+    return interleaved_step_times(data, supernet_kwargs={"channels": args.channels}, param_free=args.param_free,
+                                  batch_size=args.batch_size, lr=args.lr, repeats=args.repeats)
 
 
 def overheads(summary: dict) -> None:
@@ -415,10 +349,11 @@ def main() -> None:
         out = Path(args.out)
         result = json.loads(out.read_text())
         summary = result["summary"]
-        summary["interleaved_timing"] = interleaved_step_times(args, data, repeats=args.repeats)
+        summary["interleaved_timing"] = step_times(args, data)
         overheads(summary)
         print_table(summary)
-        out.write_text(json.dumps(result, indent=1))
+        result["timing_meta"] = run_metadata()  # the runs keep their own "meta"
+        out.write_text(json.dumps(result, indent=1) + "\n")
         plot(summary, result["runs"], out.with_suffix(".png"))
         print(f"updated the timing in {out} and redrew {out.with_suffix('.png')}")
         return
@@ -449,33 +384,21 @@ def main() -> None:
                 f"x{r['probe_variance_ratio_to_uniform'] or float('nan'):.3f} of SPOS draws) {r['step_ms']:.2f} ms/step"
             )
     summary = summarise(runs)
-    summary["interleaved_timing"] = interleaved_step_times(args, data, repeats=args.repeats)
+    summary["interleaved_timing"] = step_times(args, data)
     overheads(summary)
     print_table(summary)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "settings": {k: v for k, v in vars(args).items() if k != "out"},
-                "space": {"ops": list(OPS), "edges": 3, "architectures": len(configs)},
-                "machine": {
-                    "python": platform.python_version(),
-                    "torch": torch.__version__,
-                    "threads": torch.get_num_threads(),
-                    "cpu": platform.processor() or platform.machine(),
-                },
-                "ground_truth": {
-                    "acc": gt["acc"],
-                    "tau_between_seeds": float(np.mean(seed_taus)),
-                    "seconds": gt["seconds"],
-                },
-                "summary": summary,
-                "runs": runs,
-            },
-            indent=1,
-        )
-    )
+    out = write_result(args.out, {
+        "settings": {k: v for k, v in vars(args).items() if k != "out"},
+        "space": {"ops": list(OPS), "edges": 3, "architectures": len(configs)},
+        "machine": {"threads": torch.get_num_threads()},  # the rest is in "meta"
+        "ground_truth": {
+            "acc": gt["acc"],
+            "tau_between_seeds": float(np.mean(seed_taus)),
+            "seconds": gt["seconds"],
+        },
+        "summary": summary,
+        "runs": runs,
+    })
     plot(summary, runs, out.with_suffix(".png"))
     print(f"wrote {out} and {out.with_suffix('.png')}")
     if not math.isfinite(summary.get("padad_overhead_vs_spos", 0.0)):

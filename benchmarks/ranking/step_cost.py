@@ -2,8 +2,8 @@
 
 The ranking benchmark (``run.py``) times PA&DA on the 125-cell space, whose steps are tiny
 (a few ms), so its fixed bookkeeping per step weighs most there. This times the same three
-trainers, epochs interleaved, on the families ``tailor train`` ships (sized for the built-in
-digits as ``tailor search --supernet FAMILY --data digits`` trains them):
+trainers (``tailor.lab.step_cost``), epochs interleaved, on the families ``tailor train`` ships
+(sized for the built-in digits as ``tailor search --supernet FAMILY --data digits`` trains them):
 
 * ``spos``: one uniform path per step, uniform data;
 * ``padad_tau0``: all of PA&DA's machinery (path and data scores, resampling) with tau held at 0,
@@ -11,21 +11,22 @@ digits as ``tailor search --supernet FAMILY --data digits`` trains them):
 * ``padad``: PA&DA as trained (tau 0 -> 1 over the timed epochs).
 
 Run:  OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ranking/step_cost.py
-Writes benchmarks/results/padad_step_cost.json and prints a table.
+Writes benchmarks/results/ranking/padad_step_cost.json and prints a table (docs/benchmarks/ranking.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 from pathlib import Path
 
 import torch
-from run import RESULTS, interleaved_step_times, step_overheads
 
+from tailor.lab.meta import write_result
+from tailor.lab.step_cost import interleaved_step_times, step_overheads
 from tailor.problems.supernet import DIGITS_SIZES
 from tailor.train import load_digits
+
+OUT = Path(__file__).resolve().parents[1] / "results" / "ranking" / "padad_step_cost.json"
 
 
 def main() -> None:
@@ -34,7 +35,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=8, help="interleaved epochs per trainer")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--out", type=Path, default=RESULTS / "padad_step_cost.json")
+    p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args()
     args.param_free = "zero"  # no parameter-free choices in these families: the generic score applies
     torch.set_num_threads(1)
@@ -42,21 +43,16 @@ def main() -> None:
     rows = {}
     print(f"{'family':>12} {'SPOS ms':>9} {'PA&DA tau=0':>14} {'PA&DA':>14} {'bookkeeping':>12}")
     for family in args.families.split(","):
-        t = interleaved_step_times(args, data, repeats=args.repeats, supernet=family,
-                                   supernet_kwargs=DIGITS_SIZES[family])
+        t = interleaved_step_times(data, supernet=family, supernet_kwargs=DIGITS_SIZES[family],
+                                   param_free=args.param_free, batch_size=args.batch_size, lr=args.lr,
+                                   repeats=args.repeats)
         r = rows[family] = t | step_overheads(t)
         spos, tau0, pada = (t[s]["cpu_median_ms"] for s in ("spos", "padad_tau0", "padad"))
         print(f"{family:>12} {spos:>9.2f} {tau0:>8.2f} ({100 * r['padad_tau0_overhead_cpu']:+.1f}%)"
               f" {pada:>7.2f} ({100 * r['padad_overhead_interleaved_cpu']:+.1f}%)"
               f" {100 * r['padad_sampler_overhead']:>+11.2f}%", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "settings": {k: str(v) for k, v in vars(args).items()},
-        "machine": {"python": platform.python_version(), "torch": torch.__version__,
-                    "cpu": platform.processor() or platform.machine()},
-        "families": rows,
-    }, indent=1))
-    print(f"wrote {args.out}")
+    out = write_result(args.out, {"settings": {k: str(v) for k, v in vars(args).items()}, "families": rows})
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ pick (the default now has ``path_features`` and the neighbour pick; see
 ``features_ablation_nb201.py``). Same runs and scoring as ``tailor bench``.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/exploration_ablation_nb201.py \
-        [--columns latency_ms_pixel3 --seeds 20 --jobs 2]
+        [--columns latency_ms_pixel3 --seeds 20 --jobs 2 --json OUT]
+
+Writes ``benchmarks/results/search/exploration_ablation_nb201.json`` (docs/benchmarks/search.md).
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tailor.bench import ablate
+from tailor.bench import summarise
+from tailor.lab.ablate import ablate, ablation_table
+from tailor.lab.meta import write_result
 from tailor.predict import MLPEnsemblePredictor
 from tailor.problems.nb201 import live_edge_onehot
 from tailor.search import TailorTactic
 
-OUT = Path(__file__).resolve().parents[1] / "results" / "exploration_ablation_nb201.json"
+OUT = Path(__file__).resolve().parents[1] / "results" / "search" / "exploration_ablation_nb201.json"
 
 
 class CalibratedEnsemble(MLPEnsemblePredictor):
@@ -68,13 +72,19 @@ VARIANTS = ("previous", "calibrated-50", "calibrated-80", "neighbour")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--columns", default="latency_ms_pixel3")
+    ap.add_argument("--accuracy-column", default="cifar10_test_acc")
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--budget", type=int, default=500)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=OUT)
     args = ap.parse_args()
-    ablate(make_variant, VARIANTS, args.columns.split(","), args.seeds, args.budget, args.jobs, OUT)
+    results = ablate(make_variant, VARIANTS, args.columns.split(","), args.seeds, args.budget, args.jobs,
+                     accuracy_column=args.accuracy_column)
+    rows = summarise(results)
+    print(ablation_table(rows))
+    print(f"wrote {write_result(args.json, {'summary': rows, 'results': results})}")
 
 
 if __name__ == "__main__":

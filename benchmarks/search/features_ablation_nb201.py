@@ -9,6 +9,8 @@ with that pick. Same runs and scoring as ``tailor bench``.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/features_ablation_nb201.py \
         [--columns latency_ms_pixel3,... --variants edges,... --seeds 20 --jobs 2 --json OUT]
+
+Writes ``benchmarks/results/search/features_ablation_nb201.json`` (docs/benchmarks/search.md).
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tailor.bench import ablate
+from tailor.bench import summarise
+from tailor.lab.ablate import NB201_COLUMNS, ablate, ablation_table
+from tailor.lab.meta import write_result
 from tailor.problems.nb201 import live_edge_onehot
 from tailor.search import TailorTactic
 
-OUT = Path(__file__).resolve().parents[1] / "results" / "features_ablation_nb201.json"
-COLUMNS = ("latency_ms_pixel3", "latency_ms_raspi4", "latency_ms_eyeriss", "latency_ms_fpga",
-           "latency_ms_gold_6226", "latency_ms_titan_rtx_1", "latency_ms_titan_rtx_256")
-VARIANTS = ("edges", "paths", "paths+neighbour")  # and edges+neighbour, run on its own
+OUT = Path(__file__).resolve().parents[1] / "results" / "search" / "features_ablation_nb201.json"
+VARIANTS = ("edges", "paths", "edges+neighbour", "paths+neighbour")
 
 
 def make_variant(name: str) -> TailorTactic:
@@ -34,16 +36,20 @@ def make_variant(name: str) -> TailorTactic:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--columns", default=",".join(COLUMNS))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--columns", default=",".join(NB201_COLUMNS))
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--accuracy-column", default="cifar10_test_acc")
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--budget", type=int, default=500)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", type=Path, default=OUT)
     args = ap.parse_args()
-    ablate(make_variant, args.variants.split(","), args.columns.split(","), args.seeds, args.budget, args.jobs,
-           args.json)
+    results = ablate(make_variant, args.variants.split(","), args.columns.split(","), args.seeds, args.budget,
+                     args.jobs, accuracy_column=args.accuracy_column)
+    rows = summarise(results)
+    print(ablation_table(rows))
+    print(f"wrote {write_result(args.json, {'summary': rows, 'results': results})}")
 
 
 if __name__ == "__main__":

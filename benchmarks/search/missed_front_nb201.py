@@ -2,6 +2,8 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/missed_front_nb201.py --tactic default --seed 0 \
         [--features paths|edges --neighbours 1]
+
+Prints the missed cells (docs/benchmarks/search.md); writes no file.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import argparse
 import numpy as np
 
 from tailor.bench import nb201_reference
-from tailor.problems import nb201_problem
+from tailor.problems import ProblemSpec, build_problem
 from tailor.problems.nb201 import NB201_FEATURES
 from tailor.search import TailorTactic, hypervolume, make_tactic, pareto_mask
 from tailor.store import open_store
@@ -19,7 +21,8 @@ from tailor.study import Study
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--accuracy-column", default="cifar10_test_acc")
     ap.add_argument("--latency-column", default="latency_ms_pixel3")
     ap.add_argument("--tactic", default="default")
     ap.add_argument("--budget", type=int, default=500)
@@ -27,7 +30,8 @@ def main() -> None:
     ap.add_argument("--features", choices=list(NB201_FEATURES), default="paths", help="for tailor's tactic")
     ap.add_argument("--neighbours", type=int, default=1, help="for tailor's tactic")
     args = ap.parse_args()
-    problem = nb201_problem(latency_column=args.latency_column)
+    problem = build_problem(ProblemSpec("nb201", {"accuracy_column": args.accuracy_column,
+                                               "latency_column": args.latency_column}))
     all_F = problem.evaluators[0].all_objectives()
     ideal, ref, true_hv = nb201_reference(all_F)
     tactic = make_tactic(args.tactic)

@@ -7,39 +7,44 @@ larger than the ensemble's spread means the optimistic estimate (mean - spread) 
 those cells look worth measuring.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/predictor_bias_nb201.py [--seeds 2 --evaluations 300] \
-        [--features paths|edges --neighbours 1]
+        [--features paths|edges --neighbours 1] [--json OUT]
+
+Writes ``benchmarks/results/search/predictor_bias_nb201.json`` (docs/benchmarks/search.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
 from tailor.bench import ERROR_REF
+from tailor.lab.meta import write_result
 from tailor.objectives import to_minimisation
 from tailor.predict import MLPEnsemblePredictor
-from tailor.problems import nb201_problem
+from tailor.problems import ProblemSpec, build_problem
 from tailor.problems.nb201 import NB201_FEATURES
 from tailor.search import TailorTactic, pareto_mask
 from tailor.search.tailored import robust_bounds
 from tailor.store import open_store
 from tailor.study import Study
 
-OUT = Path(__file__).resolve().parents[1] / "results" / "predictor_bias_nb201.json"
+OUT = Path(__file__).resolve().parents[1] / "results" / "search" / "predictor_bias_nb201.json"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--accuracy-column", default="cifar10_test_acc")
     ap.add_argument("--latency-column", default="latency_ms_pixel3")
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--evaluations", type=int, default=300)
     ap.add_argument("--features", choices=list(NB201_FEATURES), default="paths")
     ap.add_argument("--neighbours", type=int, default=1)
+    ap.add_argument("--json", type=Path, default=OUT)
     args = ap.parse_args()
-    problem = nb201_problem(latency_column=args.latency_column)
+    problem = build_problem(ProblemSpec("nb201", {"accuracy_column": args.accuracy_column,
+                                               "latency_column": args.latency_column}))
     space = problem.space
     genes = space.enumerate_genes()
     metrics = problem.evaluators[0].evaluate([space.from_genes(g) for g in genes])
@@ -69,10 +74,9 @@ def main() -> None:
               f"bias {np.round(row['bias'], 3)}, MAE {np.round(row['mae'], 3)}, median spread "
               f"{np.round(row['spread_median'], 3)}; optimistic estimate dominated by the measured "
               f"front for {row['optimistic_dominated_share']:.0%}", flush=True)
-    OUT.write_text(json.dumps({"latency_column": args.latency_column, "predictor": MLPEnsemblePredictor.name,
-                               "features": args.features, "neighbours": args.neighbours,
-                               "rows": rows}, indent=1))
-    print(f"wrote {OUT}")
+    out = write_result(args.json, {"latency_column": args.latency_column, "predictor": MLPEnsemblePredictor.name,
+                                   "features": args.features, "neighbours": args.neighbours, "rows": rows})
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

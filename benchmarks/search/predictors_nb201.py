@@ -7,28 +7,35 @@ reports tau among the top cells (accuracy > 90 %), which is what finding the fro
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/predictors_nb201.py [--latency-column C] \
         [--features paths|edges] [--json OUT]
+
+Writes ``benchmarks/results/predictors/predictors_nb201_<features>.json`` (docs/benchmarks/predictors.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
+from tailor.lab.meta import write_result
 from tailor.predict import PREDICTORS, make_predictor, score_predictor
-from tailor.problems import nb201_problem
+from tailor.problems import ProblemSpec, build_problem
 from tailor.problems.nb201 import NB201_FEATURES
+
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "predictors"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--accuracy-column", default="cifar10_test_acc")
     ap.add_argument("--latency-column", default="latency_ms_pixel3")
     ap.add_argument("--features", choices=list(NB201_FEATURES), default="paths")
-    ap.add_argument("--json", default="benchmarks/results/predictors_nb201_paths.json")
+    ap.add_argument("--json", type=Path, default=None, help="default: predictors_nb201_<features>.json")
     args = ap.parse_args()
-    problem = nb201_problem(latency_column=args.latency_column)
+    args.json = args.json or RESULTS / f"predictors_nb201_{args.features}.json"
+    problem = build_problem(ProblemSpec("nb201", {"accuracy_column": args.accuracy_column,
+                                               "latency_column": args.latency_column}))
     space = problem.space
     genes = space.enumerate_genes()
     metrics = problem.evaluators[0].evaluate([space.from_genes(g) for g in genes])
@@ -54,8 +61,8 @@ def main() -> None:
                          "accuracy_tau_top": m[2], "latency_tau": m[3], "latency_mape": m[4]})
             print(f"n={n:3d} {name:13s} accuracy tau {m[0]:.3f} (top {m[2]:.3f}) MAPE {m[1]:.2f}%  "
                   f"latency tau {m[3]:.3f} MAPE {m[4]:.1f}%", flush=True)
-    Path(args.json).write_text(json.dumps({"latency_column": args.latency_column, "features": args.features,
-                                           "rows": rows}, indent=1))
+    out = write_result(args.json, {"latency_column": args.latency_column, "features": args.features, "rows": rows})
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -14,24 +14,20 @@ Run: PYTHONPATH=src python benchmarks/transformer/bench_minilm_distill.py [--wei
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import shlex
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
 
+from tailor.lab.meta import run_metadata
 from tailor.measure.latency import measure_latency
 from tailor.measure.retrieval import RetrievalAgreementEvaluator
 from tailor.supernets import create_supernet
 from tailor.supernets.transformer import TRAINED_WEIGHTS
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "benchmarks" / "results" / "transformer" / "minilm_distill.json"
+OUT = ROOT / "benchmarks" / "results" / "minilm" / "distill" / "minilm_distill.json"
 ROUNDS, REPEATS = 3, 30
 
 
@@ -54,20 +50,6 @@ CONFIGS = {
     "d1 h12 f1536": uniform(1, 12, 1536),
     "d1 h4 f384 (smallest)": uniform(1, 4, 384),
 }
-
-
-def provenance() -> dict:
-    """Git commit, CPU model, cores, date, load and the exact command, stored with every result."""
-    from tailor.measure.machine import machine_info
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
-
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": dirty,
-            **machine_info(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "load_average_1m": os.getloadavg()[0],
-            "command": "PYTHONPATH=src python " + " ".join(shlex.quote(a) for a in sys.argv)}
 
 
 def _relative(path: Path) -> str:
@@ -124,7 +106,7 @@ def main() -> None:
         "latency": {"backend": "onnxruntime", "batch_size": 1, "seq_len": 128, "threads": 1,
                     "summary": f"fastest of {ROUNDS} interleaved rounds of {REPEATS} runs (median each)"},
         "full_configuration_on_distilled_layers": shared_full,
-        "setup_s": setup_s, "peak_rss_mb": peak_rss_mb(), "machine": provenance(), "rows": rows,
+        "setup_s": setup_s, "peak_rss_mb": peak_rss_mb(), "machine": run_metadata(), "rows": rows,
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

@@ -6,16 +6,15 @@ default 2,000-sentence corpus), plus the original sentence-transformers model's 
 comparison (exported the same way; its parameter count includes BERT's unused pooler, and
 FlopCounterMode does not count its fused attention, hence fewer MACs). Latency is the fastest
 of 5 interleaved rounds, because other processes may share the machine. Writes
-benchmarks/results/transformer_family.json.
+benchmarks/results/minilm/transformer_family.json (docs/benchmarks/minilm.md).
 
 Run: .venv/bin/python benchmarks/transformer/bench_transformer_family.py
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
-import platform
 import time
 from pathlib import Path
 
@@ -25,12 +24,13 @@ from torch import nn
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from tailor.measure.latency import LatencyResult, measure_latency  # noqa: E402
-from tailor.measure.retrieval import RetrievalAgreementEvaluator  # noqa: E402
-from tailor.supernets import create_supernet  # noqa: E402
-from tailor.supernets.transformer import default_checkpoint  # noqa: E402
+from tailor.lab.meta import write_result
+from tailor.measure.latency import LatencyResult, measure_latency
+from tailor.measure.retrieval import RetrievalAgreementEvaluator
+from tailor.supernets import create_supernet
+from tailor.supernets.transformer import default_checkpoint
 
-OUT = Path(__file__).resolve().parents[1] / "results" / "transformer_family.json"
+OUT = Path(__file__).resolve().parents[1] / "results" / "minilm" / "transformer_family.json"
 ROUNDS, REPEATS = 5, 30
 ORIGINAL = "original (sentence-transformers)"
 
@@ -79,6 +79,9 @@ def _timed_agreement(agreement: RetrievalAgreementEvaluator, cfg: dict) -> tuple
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, default=OUT)
+    args = parser.parse_args()
     net = create_supernet("transformer")
     space = net.space()
     configs = {
@@ -160,16 +163,9 @@ def main() -> None:
             "torch_threads": agreement.threads,
         },
         "largest_vs_original": {"latency_ratio": largest / orig, "cosine_on_example_input": cos},
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "torch": torch.__version__,
-            "load_average_1m": os.getloadavg()[0],
-        },
         "rows": rows,
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(args.json, result, indent=2)  # machine, commit and command in "meta"
 
     head = f"{'sub-network':34} {'params':>10} {'enc params':>10} {'GMACs':>7} {'lat ms':>8} {'agree':>7}"
     print(head)
@@ -186,7 +182,7 @@ def main() -> None:
         + ", ".join(f"{r['name']} {r['agreement_eval_s']:.1f} s" for r in rows[:-1])
     )
     print(f"LatencyEvaluator (defaults) on the middle config: {lat_eval_s:.1f} s")
-    print(f"wrote {OUT}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

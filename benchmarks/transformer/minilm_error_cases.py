@@ -3,7 +3,7 @@
 Cases: an unknown ``-o weights=...``; a corrupt trained-weights file given by path; the *shipped*
 weights file corrupt (simulated by pointing ``TRAINED_WEIGHTS`` at a corrupt copy, the shipped file
 itself is not touched); a ``--data`` folder with no text; a binary ``--data`` file.
-Writes benchmarks/results/transformer/minilm_error_cases.json.
+Writes benchmarks/results/minilm/distill/minilm_error_cases.json.
 
 Run: PYTHONPATH=src python benchmarks/transformer/minilm_error_cases.py
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 from tailor.cli import main
 from tailor.supernets import transformer
 
-OUT = Path(__file__).resolve().parents[1] / "results" / "transformer" / "minilm_error_cases.json"
+OUT = Path(__file__).resolve().parents[1] / "results" / "minilm" / "distill" / "minilm_error_cases.json"
 
 
 def run(args: list[str]) -> dict:

@@ -12,31 +12,17 @@ Run: PYTHONPATH=src python benchmarks/transformer/minilm_main_job.py [--skip-sea
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from tailor.lab.meta import run_metadata
+
 ROOT = Path(__file__).resolve().parents[2]
-RESULTS = ROOT / "benchmarks" / "results" / "transformer"
-
-
-def provenance() -> dict:
-    """Git commit, CPU model, cores, date, load and the exact command, stored with every result."""
-    from tailor.measure.machine import machine_info
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
-
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": dirty,
-            **machine_info(), "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "load_average_1m": os.getloadavg()[0],
-            "command": "PYTHONPATH=src python " + " ".join(shlex.quote(a) for a in sys.argv)}
+RESULTS = ROOT / "benchmarks" / "results" / "minilm" / "distill"
 
 
 def pareto(evals: list[dict]) -> list[dict]:
@@ -86,7 +72,8 @@ def main() -> None:
                          "front": [{"config": e["config"], **e["metrics"]} for e in pareto(evals)],
                          "levels": levels(evals, full_ms)}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "minilm_main_job.json").write_text(json.dumps({"machine": provenance(), "runs": runs}, indent=1) + "\n")
+    meta = run_metadata()
+    (RESULTS / "minilm_main_job.json").write_text(json.dumps({"machine": meta, "runs": runs}, indent=1) + "\n")
     with open(RESULTS / "minilm_main_job_fronts.csv", "w") as f:
         f.write("weights,agreement,latency_ms,macs,params,config\n")
         for weights, r in runs.items():

@@ -7,7 +7,7 @@ own step count). Each run starts from the same importance-ordered original weigh
 on 5 fixed sub-networks: retrieval agreement with the original model over the default 2,000
 ``test`` sentences (never trained on). Also records each run's training seconds (the passes
 differ in cost: sandwich's always include the largest).
-Writes benchmarks/results/transformer/minilm_samplers.json.
+Writes benchmarks/results/minilm/distill/minilm_samplers.json.
 
 Run: PYTHONPATH=src python benchmarks/transformer/minilm_samplers.py [--steps 40]
 """
@@ -15,22 +15,18 @@ Run: PYTHONPATH=src python benchmarks/transformer/minilm_samplers.py [--steps 40
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
 
+from tailor.lab.meta import run_metadata
 from tailor.measure.retrieval import RetrievalAgreementEvaluator
 from tailor.supernets.transformer import ElasticTransformer
 from tailor.train.distill import DistillConfig, DistillTrainer
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "benchmarks" / "results" / "transformer" / "minilm_samplers.json"
+OUT = ROOT / "benchmarks" / "results" / "minilm" / "distill" / "minilm_samplers.json"
 
 
 def uniform(depth: int, heads: int, ffn: int) -> dict:
@@ -44,19 +40,6 @@ FIXED = {
     "d3 h6 f768": uniform(3, 6, 768),
     "d1 h4 f384 (smallest)": uniform(1, 4, 384),
 }
-
-
-def provenance() -> dict:
-    from tailor.measure.machine import machine_info
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
-
-    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": dirty, **machine_info(),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "load_average_1m": os.getloadavg()[0],
-            "command": "PYTHONPATH=src python " + " ".join(shlex.quote(a) for a in sys.argv)}
 
 
 def main() -> None:
@@ -83,7 +66,7 @@ def main() -> None:
         print(sampler, steps, f"{row['train_seconds']:.0f}s", {k: round(v, 3) for k, v in row["agreement"].items()},
               flush=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"machine": provenance(), "budget": f"{4 * args.steps} sub-network passes",
+    OUT.write_text(json.dumps({"machine": run_metadata(), "budget": f"{4 * args.steps} sub-network passes",
                                "fixed": FIXED, "rows": rows}, indent=1) + "\n")
 
 

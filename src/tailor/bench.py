@@ -4,11 +4,13 @@ Score of a run after n evaluations: hypervolume of its first n measurements divi
 the true front (computed from the whole table), both after scaling each objective to [0, 1]
 between the ideal point (table minimum) and the reference point (error 15 %, the table's
 maximum latency), as the search-core issue defines it.
+
+The library behind ``tailor bench``; it prints nothing (the CLI does). Research runners built on
+it (tactic-variant ablations, peer comparisons) live in ``tailor.lab``.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -19,8 +21,7 @@ from typing import Any
 import numpy as np
 
 from tailor.errors import ConfigError
-from tailor.problems import nb201_problem
-from tailor.problems.nb201 import resolve_table
+from tailor.problems import ProblemSpec, build_problem
 from tailor.search import Tactic, hypervolume, hypervolume_curve, make_tactic
 from tailor.store import open_store
 from tailor.study import Study
@@ -28,6 +29,11 @@ from tailor.study import Study
 CHECKPOINTS = (50, 100, 200, 300, 500)
 ERROR_REF = 15.0
 CURVE_STEP = 5
+
+# A tactic as a run takes it: a registered name, a configured Tactic, or a picklable zero-argument
+# factory (e.g. ``functools.partial`` of a module-level function) that builds it in the worker.
+TacticSpec = str | Tactic | Callable[[], Tactic]
+ResultCallback = Callable[[dict[str, Any]], None]
 
 
 def nb201_reference(all_F: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -40,7 +46,8 @@ def nb201_reference(all_F: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 @lru_cache(maxsize=16)
 def _problem(table: str, accuracy_column: str, latency_column: str):
     """Parsing the table is the slow part of a run's set-up; runs in one process share it."""
-    return nb201_problem(table, accuracy_column, latency_column)
+    return build_problem(ProblemSpec("nb201", {"table": str(table), "accuracy_column": accuracy_column,
+                                               "latency_column": latency_column}))
 
 
 def score_trace(F: np.ndarray, ideal: np.ndarray, ref: np.ndarray, true_hv: float,
@@ -69,19 +76,26 @@ def nb201_scoring(table: str, accuracy_column: str, latency_column: str):
     return (problem, *nb201_reference(problem.evaluators[0].all_objectives()))
 
 
+def _build(tactic: TacticSpec) -> Tactic:
+    if isinstance(tactic, str):
+        return make_tactic(tactic)
+    return tactic if isinstance(tactic, Tactic) else tactic()
+
+
 def run_one(
-    table: str, accuracy_column: str, latency_column: str, tactic: str | Tactic, budget: int, seed: int,
+    table: str, accuracy_column: str, latency_column: str, tactic: TacticSpec, budget: int, seed: int,
     label: str | None = None,
 ) -> dict[str, Any]:
-    """One seeded run of one tactic (a name, or a configured ``Tactic`` for ablations) on one
-    latency column, scored against the true front; ``label`` names it in the results."""
+    """One seeded run of one tactic (a name, a configured ``Tactic`` or a factory of one, for
+    ablations) on one latency column, scored against the true front; ``label`` names it in the
+    results (default: the name given, else the tactic's own name)."""
     problem, ideal, ref, true_hv = nb201_scoring(table, accuracy_column, latency_column)
-    tactic_obj = make_tactic(tactic) if isinstance(tactic, str) else tactic
+    tactic_obj = _build(tactic)
     study = Study(problem, tactic_obj, open_store("sqlite://"), name="bench", seed=seed)
     stats = study.optimize(budget)
     F = np.array([[100.0 - t.metrics["accuracy"], t.metrics["latency_ms"]] for t in study.trials()])
     return {
-        "tactic": label or (tactic if isinstance(tactic, str) else tactic.name),
+        "tactic": label or (tactic if isinstance(tactic, str) else tactic_obj.name),
         "accuracy_column": accuracy_column,
         "latency_column": latency_column,
         "seed": seed,
@@ -90,37 +104,52 @@ def run_one(
     }
 
 
+def run_many(runs: Sequence[tuple], jobs: int = 1, on_result: ResultCallback | None = None) -> list[dict[str, Any]]:
+    """``run_one(*args)`` for every ``args`` in ``runs``, results in the order of ``runs``.
+
+    ``jobs`` > 1 runs them in worker processes (overhead timings then share the CPU, so compare
+    those only from ``jobs=1`` runs). ``on_result`` is called with each result as it arrives.
+    """
+    results: list[dict[str, Any]] = []
+    if jobs <= 1:
+        for args in runs:
+            results.append(run_one(*args))
+            if on_result:
+                on_result(results[-1])
+        return results
+    with ProcessPoolExecutor(jobs) as pool:
+        for r in pool.map(_run_star, runs):
+            results.append(r)
+            if on_result:
+                on_result(r)
+    return results
+
+
+def _run_star(args: tuple) -> dict[str, Any]:
+    return run_one(*args)
+
+
 def run_nb201(table: str, accuracy_column: str, latency_columns: Sequence[str], tactics: Sequence[str],
               budget: int, seeds: int, jobs: int = 1,
-              on_result: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Every (latency column, tactic, seed) run; ``jobs`` > 1 runs them in worker processes
-    (overhead timings then share the CPU, so compare those only from ``jobs=1`` runs)."""
+              on_result: ResultCallback | None = None) -> list[dict[str, Any]]:
+    """Every (latency column, tactic, seed) run; see ``run_many`` for ``jobs`` and ``on_result``."""
+    check_runs(table, accuracy_column, latency_columns, budget, seeds, tactics)
+    work = [(table, accuracy_column, c, t, budget, s) for c in latency_columns for t in tactics for s in range(seeds)]
+    return run_many(work, jobs, on_result)
+
+
+def check_runs(table: str, accuracy_column: str, latency_columns: Sequence[str], budget: int, seeds: int,
+               tactics: Sequence[str] = ()) -> None:
+    """Validate a batch of runs before the long part starts: budget, seeds, tactic names, and
+    every column of the table (which also parses it once)."""
     if budget < 1:
         raise ConfigError("budget", f"must be >= 1, got {budget}")
     if seeds < 1:
         raise ConfigError("seeds", f"must be >= 1, got {seeds}")
     for t in tactics:
         make_tactic(t)
-    for col in latency_columns:  # validate every column before the long part starts
+    for col in latency_columns:
         _problem(table, accuracy_column, col)
-    work = [(table, accuracy_column, c, t, budget, s) for c in latency_columns for t in tactics for s in range(seeds)]
-    results = []
-    if jobs <= 1:
-        for w in work:
-            results.append(run_one(*w))
-            if on_result:
-                on_result(results[-1])
-    else:
-        with ProcessPoolExecutor(jobs) as pool:
-            for r in pool.map(_run_star, work):
-                results.append(r)
-                if on_result:
-                    on_result(r)
-    return results
-
-
-def _run_star(args: tuple) -> dict[str, Any]:
-    return run_one(*args)
 
 
 def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -140,35 +169,6 @@ def summarise(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         row["overhead_ms_per_eval"] = float(np.median([r["overhead_s_per_eval"] for r in rs]) * 1000)
         rows.append(row)
     return rows
-
-
-def ablate(make_variant: Callable[[str], Tactic], variants: Sequence[str], latency_columns: Sequence[str],
-           seeds: int, budget: int, jobs: int, out: Path, table: str | None = None) -> list[dict[str, Any]]:
-    """Every (latency column, variant, seed) run of configured tactics on NB201, scored as
-    ``tailor bench`` scores them; prints the summary and writes it with the runs to ``out``.
-
-    ``make_variant`` builds the tactic for a variant name in the worker process, so it must be
-    a module-level function.
-    """
-    table = str(resolve_table(table))
-    work = [(table, c, v, s, budget, make_variant) for c in latency_columns for v in variants for s in range(seeds)]
-    with ProcessPoolExecutor(jobs) as pool:
-        results = list(pool.map(_run_variant, work))
-    rows = summarise(results)
-    width = max(len(v) for v in variants)
-    print(f"{'column':28} {'variant':{width}} {'HV@100':>7} {'HV@300':>7} {'HV@500':>7} {'to 0.98':>7}")
-    for r in rows:
-        reach = f"{r['evals_to_98']:7.0f}" if r["evals_to_98"] else f"{'-':>7}"
-        print(f"{r['latency_column']:28} {r['tactic']:{width}} {r['hv@100']:7.4f} {r['hv@300']:7.4f} "
-              f"{r['hv@500']:7.4f} {reach}")
-    out.write_text(json.dumps({"created": timestamp(), "summary": rows, "results": results}, indent=1))
-    print(f"wrote {out}")
-    return results
-
-
-def _run_variant(args: tuple) -> dict[str, Any]:
-    table, column, variant, seed, budget, make_variant = args
-    return run_one(table, "cifar10_test_acc", column, make_variant(variant), budget, seed, label=variant)
 
 
 def plot_curves(results: Sequence[dict[str, Any]], path: Path, ylabel: str = "HV / true HV",

@@ -96,14 +96,14 @@ def test_report_on_missing_study(tmp_path, capsys):
 def test_bench_writes_json_and_plot(synthetic_table, tmp_path):
     assert run("bench", "nb201", "--table", synthetic_table, "--accuracy-column", "acc", "--latency-column",
                "lat_a,lat_b", "--tactics", "random,default", "--budget", "50", "--seeds", "2", "--out",
-               str(tmp_path / "b")) == 0
+               str(tmp_path / "b" / "bench.json")) == 0
     data = json.loads((tmp_path / "b" / "bench.json").read_text())
     assert len(data["results"]) == 2 * 2 * 2
     r = data["results"][0]
     assert set(r) >= {"tactic", "accuracy_column", "latency_column", "seed", "hv_ratio", "evals_to_99",
                       "overhead_s_per_eval"}
     assert 0 < r["hv_ratio"]["50"] <= 1.0 + 1e-9
-    assert (tmp_path / "b" / "hv_curves.png").is_file()
+    assert (tmp_path / "b" / "bench.png").is_file() and data["machine"]["cpu"]
 
 
 def test_module_entry_point_prints_help():

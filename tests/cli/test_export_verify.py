@@ -46,7 +46,7 @@ def _onnx_correct(onnx_path):
     """Correct predictions of the ONNX file on the problem's validation split, sample by sample."""
     from tailor.train import load_data
 
-    split = load_data("digits", 0.2, 0)  # the split TrainConfig's defaults give the search
+    split = load_data("digits", 0.2, 0)  # the split TrainSpec's defaults give the search
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
     correct = 0

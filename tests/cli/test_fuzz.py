@@ -75,8 +75,9 @@ def study_dir(tmp_path_factory) -> Path:
 @settings(max_examples=100, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_cli_outcome_is_success_or_one_line_exit_2(study_dir, data):
+def test_cli_outcome_is_success_or_one_line_exit_2(study_dir, data, monkeypatch):
     tmp = Path(tempfile.mkdtemp(prefix="tailor-fuzz-"))
+    monkeypatch.chdir(tmp)  # a relative file a case names (e.g. `--json --check`) lands here, not in the checkout
     try:
         shutil.copytree(study_dir, tmp / "study")  # each case may change or damage its own copy
         args = data.draw(_args(tmp))

@@ -133,3 +133,15 @@ def test_extremes_and_size(space):
     assert space.size == 3**4 * 2 * 3
     assert space.extreme("min") == {"kernel": [3, 3, 3, 3], "act": "relu", "res": 32}
     assert space.extreme("max") == {"kernel": [7, 7, 7, 7], "act": "hswish", "res": 96}
+
+
+def test_fingerprint_changes_with_the_constraint_and_canonical_form():
+    from tailor.space import Choice, SearchSpace
+
+    dims = [Choice("a", (1, 2, 3)), Choice("b", (1, 2))]
+    plain = SearchSpace(dims).fingerprint()
+    small = SearchSpace(dims, constraint=lambda c: c["a"] + c["b"] < 4).fingerprint()
+    other = SearchSpace(dims, constraint=lambda c: c["a"] + c["b"] < 5).fingerprint()
+    canon = SearchSpace(dims, canonicalize=lambda c: c).fingerprint()
+    assert len({plain, small, other, canon}) == 4
+    assert SearchSpace(dims, constraint=lambda c: c["a"] + c["b"] < 4).fingerprint() == small  # stable

@@ -1,16 +1,12 @@
-"""The peer adapters behind benchmarks/peers/: they measure through tailor's evaluators, count
-every evaluation they ask for (repeats included) and stop at the budget."""
-
-import sys
-from pathlib import Path
+"""The peer adapters behind benchmarks/peers/ (``tailor.lab.peers``): they measure through
+tailor's evaluators, count every evaluation they ask for (repeats included) and stop at the
+budget; the harness resumes from its JSON lines."""
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "peers"))
-
-from tools import TOOLS, Meter  # noqa: E402
-
-from tailor.testing.toy import toy_problem  # noqa: E402
+from tailor.lab.peers.harness import dynast_jsonl, load, run_all, run_tool, trace_fields
+from tailor.lab.peers.tools import TOOLS, Meter
+from tailor.testing.toy import toy_problem
 
 
 def test_meter_counts_repeats_and_returns_minimisation_vectors():
@@ -33,3 +29,21 @@ def test_tools_spend_the_budget_exactly(tool):
         assert trace.repeats == 0
     again = TOOLS[tool](problem, 37, 0)
     assert again.keys == trace.keys  # seeded: the same run twice
+
+
+def _toy_item(tool: str, key: str, seed: int, budget: int) -> dict:
+    trace = run_tool(toy_problem(n_genes=4, k=3), tool, budget, seed)
+    return {"tool": tool, "key": key, "seed": seed, "budget": budget, "evaluations": len(trace.metrics),
+            **trace_fields(trace)}
+
+
+def test_harness_appends_runs_and_skips_finished_ones(tmp_path):
+    jsonl = tmp_path / "runs.jsonl"
+    items = [("random", "toy", s, 5) for s in range(2)]
+    seen = []
+    runs = run_all("unused.py", _toy_item, items, jsonl, 1, False, [], root=tmp_path, on_result=seen.append)
+    assert [(r["tool"], r["seed"]) for r in runs] == [("random", 0), ("random", 1)] and len(seen) == 2
+    again = run_all("unused.py", _toy_item, items + [("random", "toy", 2, 5)], jsonl, 1, False, [],
+                    root=tmp_path, on_result=seen.append)
+    assert len(again) == 3 and len(seen) == 3  # only the new item ran
+    assert load(jsonl) == again and not dynast_jsonl(jsonl).exists()

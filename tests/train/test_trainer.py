@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -12,8 +14,8 @@ from tailor.errors import ConfigError
 from tailor.space import Choice, SearchSpace
 from tailor.supernets.registry import register_supernet
 from tailor.train import (
-    TrainConfig,
     Trainer,
+    TrainSpec,
     load_checkpoint,
     load_data,
     save_checkpoint,
@@ -23,7 +25,7 @@ from tailor.train.checkpoint import CHECKPOINT_NAME
 SMALL = {"channels": 4}
 
 
-def _config(**kw) -> TrainConfig:
+def _config(**kw) -> TrainSpec:
     base = {
         "supernet_kwargs": SMALL,
         "epochs": 2,
@@ -32,7 +34,7 @@ def _config(**kw) -> TrainConfig:
         "lr": 0.05,
         "seed": 0,
     }
-    return TrainConfig(**{**base, **kw})
+    return TrainSpec(**{**base, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -75,36 +77,37 @@ def _tiny_elastic(**kwargs):
 
 @pytest.mark.parametrize("sampler", ["sandwich", "spos", "fairnas", "padad"])
 def test_every_sampler_trains(sampler, digits):
-    trainer = Trainer(_config(sampler=sampler, track_grad_variance=True), data=digits)
+    trainer = Trainer(_config(sampler=sampler), data=digits)
     before = [p.detach().clone() for p in trainer.supernet.parameters()]
     result = trainer.run(resume=False)
     assert result.steps == 8 and result.epochs_done == 2
     assert all(np.isfinite(h["loss"]) for h in result.history)
-    assert result.history[-1]["grad_variance"] > 0
     changed = [not torch.equal(a, b) for a, b in zip(before, result.supernet.parameters(), strict=True)]
     assert any(changed)
 
 
-@pytest.mark.parametrize("sampler", ["spos", "padad"])
-def test_variance_probe_leaves_training_unchanged(sampler, digits):
-    """The frozen-weight probe draws from its own streams and restores batch-norm buffers."""
-    plain = Trainer(_config(sampler=sampler), data=digits)
-    plain.run(resume=False)
-    probed = Trainer(_config(sampler=sampler, grad_variance_probe=3), data=digits)
-    probed.run(resume=False)
-    for a, b in zip(plain.supernet.state_dict().values(), probed.supernet.state_dict().values(), strict=True):
-        assert torch.equal(a, b)
-    assert all(h["probe_grad_variance"] > 0 for h in probed.history)
-    assert all(h["probe_grad_variance"] is None for h in plain.history)
+def test_hooks_run_once_per_epoch_and_step(digits):
+    """``on_epoch_start`` after the epoch's order is drawn, ``on_gradients`` with the step's gradients."""
+    calls = []
+
+    class Hooked(Trainer):
+        def on_epoch_start(self):
+            calls.append(("epoch", self.epoch, self.step))
+
+        def on_gradients(self):
+            assert any(p.grad is not None for p in self.supernet.parameters())
+            calls.append(("grad", self.epoch, self.step))
+
+    Hooked(_config(sampler="spos"), data=digits).run(resume=False)
+    assert [c for c in calls if c[0] == "epoch"] == [("epoch", 0, 0), ("epoch", 1, 4)]
+    assert [c[2] for c in calls if c[0] == "grad"] == list(range(8))
 
 
-def test_variance_probe_shrinks_with_the_batch(digits):
-    """At fixed weights the sampling variance of a mean over B examples falls roughly as 1/B."""
-    values = {}
-    for batch in (8, 128):
-        trainer = Trainer(_config(sampler="spos", batch_size=batch), data=digits)
-        values[batch] = trainer.probe_grad_variance(24)[0]
-    assert values[128] < values[8] / 4
+def test_checkpoints_with_the_retired_probe_settings_off_still_load():
+    saved = {**_config().to_dict(), "track_grad_variance": False, "grad_variance_probe": 0}
+    assert TrainSpec.from_dict(saved) == _config()
+    with pytest.raises(ConfigError, match="grad_variance_probe"):
+        TrainSpec.from_dict({**saved, "grad_variance_probe": 16})
 
 
 def test_padad_learns_path_scores_and_moves_tau(digits):
@@ -202,7 +205,7 @@ def test_checkpoint_is_atomic_and_corruption_is_config_error(tmp_path):
 
 def test_bad_inputs_are_config_errors(tmp_path, digits):
     with pytest.raises(ConfigError, match="sampler"):
-        TrainConfig(sampler="greedy")
+        TrainSpec(sampler="greedy")
     with pytest.raises(ConfigError, match="supernet"):
         Trainer(_config(supernet="no_such_net"), data=digits)
     with pytest.raises(ConfigError, match="path not found"):
@@ -211,7 +214,7 @@ def test_bad_inputs_are_config_errors(tmp_path, digits):
     with pytest.raises(ConfigError, match="no class folders"):
         load_data(str(tmp_path / "empty"))
     with pytest.raises(ConfigError, match="epochs"):
-        TrainConfig(epochs=0)
+        TrainSpec(epochs=0)
 
 
 def _image_folder(root, classes=("cat", "dog"), n=6, size=10):
@@ -307,3 +310,25 @@ def test_cli_padad_on_builtin_elastic_family(family, tmp_path):
     assert state["config"]["supernet"] == family and state["step"] == 2
     scores = np.asarray(state["path_sampler"]["scores"])
     assert np.isfinite(scores).sum() >= 5  # the active choices were scored (generic score)
+
+
+@pytest.mark.parametrize("kw, field", [({"optimizer": "fira"}, "rank"), ({"optimizer": "galore", "rank": 0}, "rank"),
+                                       ({"optimizer": "sgd", "rank": 4}, "rank"), ({"optimizer": "lion"}, "optimizer")])
+def test_optimizer_settings_are_validated(kw, field):
+    with pytest.raises(ConfigError) as info:
+        _config(**kw)
+    assert info.value.field == field
+
+
+def test_low_rank_optimizers_train_and_report_their_state(digits):
+    """`--optimizer adamw|galore|fira` train every family; Fira keeps less state than AdamW."""
+    records = {}
+    for name, rank in (("adamw", None), ("galore", 2), ("fira", 2)):
+        trainer = Trainer(_config(optimizer=name, rank=rank, epochs=1), data=digits)
+        before = [p.detach().clone() for p in trainer.supernet.parameters()]
+        records[name] = trainer.run(resume=False).history[-1]
+        assert any(not torch.equal(a, b) for a, b in zip(before, trainer.supernet.parameters(), strict=True))
+        assert math.isfinite(records[name]["loss"]) and records[name]["peak_rss_bytes"] > 0
+    assert 0 < records["galore"]["optimizer_state_bytes"] < records["adamw"]["optimizer_state_bytes"]
+    # Fira's state is GaLore's plus one number (the previous residual norm) per projected matrix
+    assert 0 < records["fira"]["optimizer_state_bytes"] - records["galore"]["optimizer_state_bytes"] <= 4 * 64

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import typer
@@ -19,11 +20,13 @@ def bench(
     budget: int = typer.Option(500, "--budget", help="Evaluations per run."),
     seeds: int = typer.Option(10, "--seeds", help="Seeds per tactic and column (0..N-1)."),
     jobs: int = typer.Option(1, "--jobs", help="Worker processes (overhead timings need 1)."),
-    out: Path = typer.Option(Path("runs/bench/nb201"), "--out", help="Folder for bench.json and hv_curves.png."),
+    out: Path = typer.Option(Path("runs/bench/nb201.json"), "--out", help="Results JSON; the HV-curve PNG goes "
+                             "beside it."),
 ) -> None:
     """Median hypervolume ratio to the true front at 50..500 evaluations, per tactic."""
     from tailor import bench as B
     from tailor.errors import ConfigError
+    from tailor.measure.machine import machine_info
     from tailor.parallel import check_workers
     from tailor.problems.nb201 import resolve_table
     from tailor.search import SearchSpec
@@ -47,7 +50,9 @@ def bench(
             raise ConfigError("latency_column", "'all' found no column named latency* in the table")
     else:
         cols = [c.strip() for c in latency_column.split(",") if c.strip()]
-    out = writable_dir("out", out)
+    if out.is_dir():
+        raise ConfigError("out", f"is a directory, expected a JSON file path: {out}")
+    writable_dir("out", out.parent)
     total = len(cols) * len(names) * seeds
     with progress() as bar:
         task = bar.add_task("bench", total=total, status="")
@@ -56,9 +61,9 @@ def bench(
             on_result=lambda r: bar.update(task, advance=1, status=f"{r['tactic']} {r['latency_column']} s{r['seed']}"),
         )
     rows = B.summarise(results)
-    json_path, plot = out / "bench.json", out / "hv_curves.png"
-    json_path.write_text(json.dumps({"created": B.timestamp(), "table": Path(table_file).name,
-                                     "summary": rows, "results": results}, indent=1))
+    json_path, plot = out, out.with_suffix(".png")
+    json_path.write_text(json.dumps({"created": B.timestamp(), "machine": machine_info(), "command": sys.argv,
+                                     "table": Path(table_file).name, "summary": rows, "results": results}, indent=1))
     B.plot_curves(results, plot)
     ns = [k for k in rows[0] if k.startswith("hv@")]
     print_table(f"median over {seeds} seeds (HV / true-front HV)", rows,

@@ -47,11 +47,13 @@ def train(
     sampler: str = typer.Option("sandwich", "--sampler", help=SAMPLER_HELP),
     epochs: int = typer.Option(10, "--epochs", help="Training epochs (>= 1)."),
     steps: int = typer.Option(None, "--steps", help="transformer: optimiser steps (default 600)."),
-    optimizer: str = typer.Option("adamw", "--optimizer", help="transformer: adamw, or one tailor.optim provides."),
-    distill_args: str = typer.Option(None, "--distill-args", help="transformer: other DistillConfig settings as "
-                                     "JSON, e.g. '{\"w_largest\": 20}'."),
     batch_size: int = typer.Option(None, "--batch-size", help="Examples per step (>= 1; 64, transformer 32)."),
     lr: float = typer.Option(None, "--lr", help="Peak learning rate (> 0; 0.05, transformer 1e-4)."),
+    optimizer: str = typer.Option(None, "--optimizer", help="sgd (Nesterov; the CNN default), adamw (the "
+                                  "transformer default), galore or fira (low-rank optimizer state, tailor.optim)."),
+    rank: int = typer.Option(None, "--rank", help="galore / fira: subspace rank R."),
+    distill_args: str = typer.Option(None, "--distill-args", help="transformer: other DistillConfig settings as "
+                                     "JSON, e.g. '{\"w_largest\": 20}'."),
     seed: int = typer.Option(0, "--seed", help="Seeds weights, data order, paths and the split (>= 0)."),
     image_size: int = typer.Option(32, "--image-size", help="Image folders are resized to it."),
     importance_weights: bool = typer.Option(
@@ -60,18 +62,22 @@ def train(
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUT/last.pt if it exists."),
 ) -> None:
     """Train a super-network; checkpoints OUT/last.pt after every epoch (transformer: every few steps)."""
-    from tailor.train import TrainConfig, Trainer
+    from tailor.train import Trainer, TrainSpec
 
     if supernet == "transformer":  # distillation from the original MiniLM, not classification
         from tailor.cli.train_transformer import train_transformer
 
+        distill = _parse_kwargs(distill_args, "distill-args")
+        if rank is not None:
+            distill = {**distill, "optimizer_rank": rank}
         return train_transformer(supernet_kwargs=_parse_kwargs(supernet_args), data=data, sampler=sampler,
-                                 steps=steps, batch_size=batch_size, lr=lr, seed=seed, optimizer=optimizer,
-                                 out=out, resume=resume, distill_args=_parse_kwargs(distill_args, "distill-args"))
-    config = TrainConfig(
+                                 steps=steps, batch_size=batch_size, lr=lr, seed=seed, optimizer=optimizer or "adamw",
+                                 out=out, resume=resume, distill_args=distill)
+    config = TrainSpec(
         supernet=supernet or _default_supernet(data), supernet_kwargs=_parse_kwargs(supernet_args), data=data,
-        image_size=image_size, sampler=sampler, epochs=epochs, batch_size=batch_size or 64, lr=lr or 0.05,
-        seed=seed, importance_weights=importance_weights,
+        image_size=image_size, sampler=sampler, epochs=epochs, batch_size=64 if batch_size is None else batch_size,
+        lr=0.05 if lr is None else lr, seed=seed, importance_weights=importance_weights,
+        optimizer=optimizer or "sgd", rank=rank,
     )
     trainer = Trainer(config, writable_dir("out", out))
     with progress(transient=True) as bar:
@@ -81,8 +87,11 @@ def train(
             bar.update(task, completed=step, description=f"epoch {epoch + 1}/{epochs}", status=f"loss {loss:.3f}")
 
         def on_epoch(record: dict) -> None:
+            rss = record["peak_rss_bytes"]
             say(f"epoch {record['epoch']}/{epochs}  loss {record['loss']:.4f}  "
-                f"largest val acc {record['val_acc_largest']:.4f}  {record['step_seconds'] * 1000:.1f} ms/step")
+                f"largest val acc {record['val_acc_largest']:.4f}  {record['step_seconds'] * 1000:.1f} ms/step  "
+                f"optimizer state {record['optimizer_state_bytes'] / 2**20:.2f} MiB"
+                + (f"  peak RSS {rss / 2**20:.0f} MiB" if rss else ""))
             bar.reset(task, total=trainer.steps_per_epoch)
 
         result = trainer.run(resume=resume, on_step=on_step, on_epoch=on_epoch)

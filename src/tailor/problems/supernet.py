@@ -125,13 +125,13 @@ def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem
     """Train ``options.supernet`` on ``options.data`` (resuming or reusing its checkpoint), then search it."""
     from tailor.measure.accuracy import AccuracyEvaluator
     from tailor.measure.evaluators import ComplexityEvaluator, LatencyEvaluator
-    from tailor.train import TrainConfig, train
+    from tailor.train import TrainSpec, train
     from tailor.train.data import check_data, fit_to_input
 
     check_data(options.data)
     train_dir = options.checkpoint_dir
     sizes = DIGITS_SIZES.get(options.supernet, {}) if options.data == "digits" else {}
-    config = TrainConfig(supernet=options.supernet, supernet_kwargs=sizes, data=options.data, epochs=options.epochs,
+    config = TrainSpec(supernet=options.supernet, supernet_kwargs=sizes, data=options.data, epochs=options.epochs,
                          sampler=options.sampler, seed=options.seed)
     if not context.allow_training:
         _check_trained(train_dir, config.epochs)

@@ -3,7 +3,6 @@ the training loop with atomic checkpoints and resume, and data loading (digits, 
 """
 
 from tailor.train.checkpoint import load_checkpoint, save_checkpoint
-from tailor.train.config import TrainConfig
 from tailor.train.data import DataSplit, fit_to_input, load_data, load_digits, load_image_folder
 from tailor.train.data_sampler import (
     ImportanceDataSampler,
@@ -20,19 +19,18 @@ from tailor.train.paths import (
     make_path_sampler,
     tau_at,
 )
+from tailor.train.spec import TrainSpec
 from tailor.train.trainer import Trainer, TrainResult, build_supernet, evaluate, train
-from tailor.train.variance import GradVarianceTracker
 
 __all__ = [
     "PATH_SAMPLERS",
     "DataSplit",
     "FairPathSampler",
-    "GradVarianceTracker",
     "ImportanceDataSampler",
     "PadaPathSampler",
     "PathSampler",
     "SandwichPathSampler",
-    "TrainConfig",
+    "TrainSpec",
     "TrainResult",
     "Trainer",
     "UniformDataSampler",

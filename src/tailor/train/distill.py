@@ -49,6 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tailor.errors import ConfigError
+from tailor.optim import build_optimizer
 from tailor.space import Config
 from tailor.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from tailor.train.paths import PathSampler, make_path_sampler
@@ -56,7 +57,6 @@ from tailor.train.paths import PathSampler, make_path_sampler
 logger = logging.getLogger(__name__)
 
 DISTILL_SAMPLERS = ("sandwich", "spos", "padad")
-BUILTIN_OPTIMIZERS = ("adamw",)
 WEIGHTS_FORMAT = "tailor.elastic-minilm/1"
 WEIGHTS_NAME = "elastic_layers.safetensors"
 KIND = "distill-transformer"
@@ -173,23 +173,6 @@ class DistillConfig:
         return [k for k in a if a[k] != b[k] and k not in self.RESUMABLE]
 
 
-def build_optimizer(name: str, model: nn.Module, lr: float, weight_decay: float, rank: int) -> torch.optim.Optimizer:
-    """AdamW over ``model``'s trainable parameters, or any optimiser ``tailor.optim`` provides.
-
-    The hook for the low-rank optimisers (Fira, GaLore): ``tailor.optim.build_optimizer(name,
-    model, lr, weight_decay, rank)``; a name it does not know is a ``ConfigError`` listing ours.
-    """
-    if name == "adamw":
-        params = [p for p in model.parameters() if p.requires_grad]
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    try:
-        from tailor.optim import build_optimizer as external
-    except ImportError:
-        raise ConfigError("optimizer", f"unknown optimizer {name!r} (tailor.optim is not installed)",
-                          BUILTIN_OPTIMIZERS) from None
-    return external(name, model, lr, weight_decay, rank)
-
-
 def lr_factor(step: int, warmup: int, total: int) -> float:
     """Linear warm-up over ``warmup`` steps, then cosine decay to 0 at ``total``."""
     if step < warmup:
@@ -283,7 +266,7 @@ class DistillTrainer:
             opts = {"num_random": config.num_random, "distill": False}
         self.path_sampler: PathSampler = make_path_sampler(config.sampler, self.space, net, **opts)
         self.optimizer = build_optimizer(config.optimizer, net.layers, config.lr, config.weight_decay,
-                                         config.optimizer_rank)
+                                         None if config.optimizer == "adamw" else config.optimizer_rank)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: lr_factor(s, config.warmup_steps, config.steps))
         self.val = RetrievalAgreementEvaluator(net, corpus=list(self.split.val), reference_model=self.teacher,

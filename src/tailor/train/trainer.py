@@ -8,7 +8,7 @@ other samplers shuffle the data uniformly.
 
 A checkpoint (``<out>/last.pt``) is written atomically after every epoch with the weights,
 optimiser and schedule, epoch and step counters, both samplers' states, every RNG state and the
-resolved ``TrainConfig``. Resuming restores all of it, so an interrupted run continues exactly
+resolved ``TrainSpec``. Resuming restores all of it, so an interrupted run continues exactly
 as if it had not stopped (a partial epoch is redone from its start).
 """
 
@@ -29,14 +29,14 @@ from torch import nn
 
 from tailor.errors import ConfigError
 from tailor.measure.accuracy import recalibrate_batchnorm, top1
+from tailor.optim import build_optimizer, peak_rss_bytes, state_bytes
 from tailor.space import Config
 from tailor.supernets import SuperNet, create_supernet, extreme_configs, supernet_option_names
 from tailor.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from tailor.train.config import TrainConfig
 from tailor.train.data import DataSplit, fit_to_input, load_data
 from tailor.train.data_sampler import ImportanceDataSampler, UniformDataSampler
-from tailor.train.paths import PathSampler, UniformPathSampler, make_path_sampler, tau_at
-from tailor.train.variance import GradVarianceTracker
+from tailor.train.paths import PathSampler, make_path_sampler, tau_at
+from tailor.train.spec import TrainSpec
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class TrainResult:
     """What a run produced; ``history`` holds one record per epoch (also in the checkpoint)."""
 
     supernet: nn.Module
-    config: TrainConfig
+    config: TrainSpec
     data: DataSplit
     epochs_done: int
     steps: int
@@ -58,7 +58,16 @@ class TrainResult:
     resumed_from_epoch: int | None = None
 
 
-def build_supernet(config: TrainConfig, data: DataSplit) -> nn.Module:
+def make_optimizer(config: TrainSpec, supernet: nn.Module) -> torch.optim.Optimizer:
+    """SGD with Nesterov momentum (the default), or AdamW / GaLore / Fira from ``tailor.optim``."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(supernet.parameters(), lr=config.lr, momentum=config.momentum,
+                               nesterov=config.momentum > 0, weight_decay=config.weight_decay)
+    return build_optimizer(config.optimizer, supernet, lr=config.lr, weight_decay=config.weight_decay,
+                           rank=config.rank)
+
+
+def build_supernet(config: TrainSpec, data: DataSplit) -> nn.Module:
     """Create the registered family, telling it the classes and channels when it accepts them."""
 
     accepted = supernet_option_names(config.supernet)
@@ -117,7 +126,7 @@ class Trainer:
 
     def __init__(
         self,
-        config: TrainConfig,
+        config: TrainSpec,
         out_dir: str | Path | None = None,
         supernet: nn.Module | None = None,
         data: DataSplit | None = None,
@@ -164,24 +173,16 @@ class Trainer:
         if config.max_steps_per_epoch is not None:
             self.steps_per_epoch = min(self.steps_per_epoch, config.max_steps_per_epoch)
 
-        self.optimizer = torch.optim.SGD(
-            self.supernet.parameters(),
-            lr=config.lr,
-            momentum=config.momentum,
-            nesterov=config.momentum > 0,
-            weight_decay=config.weight_decay,
-        )
+        self.optimizer = make_optimizer(config, self.supernet)
         total = config.epochs * self.steps_per_epoch
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, total) / total))
         )
         self.rng = np.random.default_rng(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.tracker = GradVarianceTracker(self.supernet) if config.track_grad_variance else None
         self.epoch = 0
         self.step = 0
         self.history: list[dict[str, Any]] = []
-        self._tracking_seconds = self._sampler_seconds = 0.0
 
     def _input_shape(self, config: Config) -> tuple[int, ...]:
         return tuple(self.supernet.example_input(1, config).shape[1:])
@@ -225,7 +226,7 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        saved = TrainConfig.from_dict(state["config"])
+        saved = TrainSpec.from_dict(state["config"])
         diff = self.config.differences(saved)
         if diff:
             raise ConfigError(
@@ -263,9 +264,7 @@ class Trainer:
             self.supernet.activate(config)
             logits = self.supernet(self._inputs(xb, config))
             if i == 0 and observe:
-                t0 = time.thread_time()
                 self.data_sampler.observe(idx, logits, yb)
-                self._sampler_seconds += time.thread_time() - t0
             if teacher is not None:
                 per_example = _soft_cross_entropy(logits, teacher)
             else:
@@ -281,20 +280,13 @@ class Trainer:
         """One optimiser step on one batch; returns the summed loss of its paths."""
         cfg = self.config
         total_steps = cfg.epochs * self.steps_per_epoch
-        t0 = time.thread_time()
         self.path_sampler.set_progress(self.step / total_steps)
         configs = self.path_sampler.plan(self.rng)
         weights = self.data_sampler.loss_weights(idx)
-        self._sampler_seconds += time.thread_time() - t0
         self.optimizer.zero_grad(set_to_none=True)
         total = self._backward(xb, yb, idx, configs, weights)
-        t0 = time.thread_time()
         self.path_sampler.after_backward(self.supernet, configs)
-        self._sampler_seconds += time.thread_time() - t0
-        if self.tracker is not None:
-            t0 = time.perf_counter()
-            self.tracker.update()
-            self._tracking_seconds += time.perf_counter() - t0
+        self.on_gradients()
         if cfg.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.supernet.parameters(), cfg.grad_clip)
         self.optimizer.step()
@@ -302,56 +294,30 @@ class Trainer:
         self.step += 1
         return total
 
-    def probe_grad_variance(self, draws: int, uniform: bool = False) -> tuple[float, float]:
-        """(tr Cov, ||mean||^2) of the step gradient at the current, frozen weights.
+    # ------------------------------------------------------------------ hooks
+    def on_epoch_start(self) -> None:
+        """Called by ``train_epoch`` once the epoch's data order is drawn, before its first step.
 
-        ``draws`` fresh (paths, batch) pairs from the samplers' current distributions, each
-        backpropagated as a training step would be (same loss weights), but no step is taken.
-        Unlike the in-run tracker, this is pure sampling variance: the weights do not move
-        between draws. ``uniform``: draw as SPOS would instead (one uniform path, a uniform
-        batch, unit weights), which gives the baseline's variance at *these* weights, so two
-        samplers compare at one point rather than along two different trajectories. The probe
-        uses its own random streams and restores the batch-norm buffers, so the run it probes
-        trains exactly as it would without it.
+        Does nothing here. Subclasses may observe the trainer (``tailor.lab.probes`` measures
+        gradient variance at the frozen weights); they must leave the weights, the optimiser,
+        the samplers and the random streams as they found them, so training is unchanged.
         """
-        if draws < 2:
-            raise ConfigError("grad_variance_probe", f"needs at least 2 draws, got {draws}")
-        self.path_sampler.set_progress(self.step / (self.config.epochs * self.steps_per_epoch))
-        rng = np.random.default_rng([self.config.seed, self.epoch, 7, int(uniform)])
-        generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        paths = UniformPathSampler(self.space) if uniform else self.path_sampler
-        data = UniformDataSampler(len(self.x_train)) if uniform else self.data_sampler
-        buffers = {k: v.clone() for k, v in self.supernet.named_buffers()}
-        tracker = GradVarianceTracker(self.supernet)
-        try:
-            for _ in range(draws):
-                configs = paths.plan(rng)
-                idx = data.draw(self.config.batch_size, generator)
-                self.optimizer.zero_grad(set_to_none=True)
-                self._backward(self.x_train[idx], self.y_train[idx], idx, configs, data.loss_weights(idx), False)
-                tracker.update()
-        finally:
-            self.optimizer.zero_grad(set_to_none=True)
-            self.supernet.load_state_dict(buffers, strict=False)
-        variance = tracker.end_epoch()
-        return float(variance), tracker.mean_sq_norms[-1]
+
+    def on_gradients(self) -> None:
+        """Called by ``train_step`` after the step's gradients are summed into ``.grad`` (and the
+        path sampler has seen them), before clipping and the optimiser step.
+
+        Does nothing here. Subclasses may read the gradients (``tailor.lab.probes`` tracks
+        their variance) but must not change them.
+        """
 
     def train_epoch(self, on_step: StepCallback | None = None) -> dict[str, Any]:
         cfg = self.config
         self.supernet.train()
-        self._tracking_seconds = 0.0
-        t0, c0 = time.perf_counter(), time.thread_time()
+        t0 = time.perf_counter()
         tau = tau_at(self.epoch / cfg.epochs, cfg.tau_ramp)
         order = self.data_sampler.epoch_indices(tau, self.generator)
-        self._sampler_seconds = time.thread_time() - c0
-        probe: tuple[float | None, ...] = (None, None, None)
-        if cfg.grad_variance_probe:
-            p0 = time.perf_counter()
-            probe = (
-                *self.probe_grad_variance(cfg.grad_variance_probe),
-                self.probe_grad_variance(cfg.grad_variance_probe, uniform=True)[0],
-            )
-            self._tracking_seconds += time.perf_counter() - p0
+        self.on_epoch_start()
         losses = []
         for s in range(self.steps_per_epoch):
             idx = order[s * cfg.batch_size : (s + 1) * cfg.batch_size]
@@ -361,10 +327,8 @@ class Trainer:
             losses.append(loss)
             if on_step is not None:
                 on_step(self.epoch, s + 1, self.steps_per_epoch, loss)
-        t1 = time.thread_time()
         self.data_sampler.flush()
-        self._sampler_seconds += time.thread_time() - t1
-        seconds = time.perf_counter() - t0 - self._tracking_seconds
+        seconds = time.perf_counter() - t0
         self.epoch += 1
         record = {
             "epoch": self.epoch,
@@ -374,20 +338,12 @@ class Trainer:
             "tau": tau if cfg.sampler == "padad" else None,
             "seconds": seconds,
             "step_seconds": seconds / self.steps_per_epoch,
-            # CPU time (thread) spent choosing and scoring paths and data: the samplers' own cost,
-            # insensitive to other processes preempting this one
-            "sampler_step_seconds": self._sampler_seconds / self.steps_per_epoch,
-            "grad_variance": self.tracker.end_epoch() if self.tracker is not None else None,
-            "grad_mean_sq_norm": self.tracker.mean_sq_norms[-1]
-            if self.tracker is not None and self.tracker.mean_sq_norms
-            else None,
-            # the same at frozen weights, before the epoch's first step (grad_variance_probe draws)
-            "probe_grad_variance": probe[0],
-            "probe_grad_mean_sq_norm": probe[1],
-            "probe_uniform_grad_variance": probe[2],  # SPOS's draws at the same weights
             # BN re-estimated for the largest path: the shared running statistics mix every path
             # trained, and would report a net the search measures at 98 % as a 40-80 % one
             "val_acc_largest": evaluate(self.supernet, self.largest, self.x_val, self.y_val, calib=self.x_train[:512]),
+            # what the optimizer keeps per parameter (Adam moments, low-rank bases) and the process's peak
+            "optimizer_state_bytes": state_bytes(self.optimizer)["total"],
+            "peak_rss_bytes": peak_rss_bytes(),
         }
         self.history.append(record)
         return record
@@ -430,7 +386,7 @@ class Trainer:
 
 
 def train(
-    config: TrainConfig,
+    config: TrainSpec,
     out_dir: str | Path | None = None,
     resume: bool = True,
     on_step: StepCallback | None = None,
