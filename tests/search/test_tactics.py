@@ -176,3 +176,22 @@ def test_cheap_objectives_are_computed_not_predicted(tmp_path):
 
     Study(problem, Spy(), open_store(str(tmp_path / "s.db")), seed=0).optimize(8)
     assert seen and isinstance(seen[0], CheapObjectives)
+
+
+def test_evolutionary_on_a_nearly_exhausted_space_fills_with_unseen_configurations(tmp_path):
+    """pymoo's ask() returns None once mating makes no new individual (27 configurations, population
+    50): the batch is filled with random unseen ones instead of crashing, and every configuration
+    is measured exactly once."""
+    import tailor.testing.toy  # noqa: F401  (registers the toy problem)
+    from tailor.cli import main
+    from tailor.store import open_existing_store
+
+    out = tmp_path / "out"
+    assert main(["search", "toy", "--tactic", "evolutionary", "-o", "n_genes=3", "-o", "k=3", "--budget", "27",
+                 "--out", str(out)]) == 0
+    store = open_existing_store(str(out / "study.db"))
+    try:
+        keys = [t.key for t in store.trials(store.load_study().id)]
+    finally:
+        store.close()
+    assert len(keys) == 27 and len(set(keys)) == 27

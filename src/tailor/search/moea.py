@@ -95,5 +95,13 @@ def tell(algorithm, genes: np.ndarray, F: np.ndarray, feasible: np.ndarray) -> N
 
 
 def ask_genes(algorithm, space: SearchSpace) -> np.ndarray:
-    X = algorithm.ask().get("X")
+    """The algorithm's next offspring as genes; none (an empty matrix) when it has no new one.
+
+    pymoo's ``ask`` returns None once mating cannot make an unseen individual (a small space,
+    nearly exhausted); the tactic then fills the batch with random unseen configurations.
+    """
+    infills = algorithm.ask()
+    if infills is None:
+        return np.zeros((0, space.n_genes), dtype=np.int64)
+    X = infills.get("X")
     return np.clip(np.round(X).astype(np.int64), 0, space.cardinalities - 1)
