@@ -101,7 +101,8 @@ def test_state_round_trips_through_json_and_reproduces():
 
 @pytest.mark.parametrize("kw,field", [({"population": 5, "truncation": 6}, "truncation"),
                                       ({"sigma": 0.0}, "sigma"), ({"sigma": -1.0}, "sigma"),
-                                      ({"novelty": "x"}, "novelty"), ({"population": 1, "truncation": 0}, "population")])
+                                      ({"novelty": "x"}, "novelty"),
+                                      ({"population": 1, "truncation": 0}, "population")])
 def test_bad_config(kw, field):
     args = {"population": 10, "truncation": 2, "sigma": 0.1, **kw}
     with pytest.raises(ConfigError) as e:
