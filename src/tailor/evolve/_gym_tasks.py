@@ -108,7 +108,9 @@ class HardMazeTask:
 
     def __init__(self, o: MazeOptions):
         self.policy = PolicySpec(maze.OBS_DIM, 2, tuple(o.hidden), discrete=False, act_scale=1.0)
-        self.defaults = GADefaults(population=200, truncation=40, sigma=0.2, generations=100, elite_episodes=1)
+        # deterministic: one re-evaluation episode suffices; solved = within the goal radius
+        self.defaults = GADefaults(population=200, truncation=40, sigma=0.5, generations=200, elite_episodes=1,
+                                   archive_prob=0.05, solved_at=-maze.GOAL_RADIUS)
 
     def episode(self, theta: np.ndarray, seed: int) -> Episode:
         ret, (x, y), steps, reached, _ = maze.rollout_mlp(theta, self.policy.sizes)

@@ -41,6 +41,7 @@ class GADefaults:
     sigma: float
     generations: int
     elite_episodes: int = 5
+    archive_prob: float = 0.01  # novelty archive: chance that an evaluated individual is added
     solved_at: float | None = None  # elite return that counts as solved (stops the run early)
 
 
