@@ -53,6 +53,7 @@ def main() -> None:
     ap.add_argument("--sigma", type=float, default=0.5)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--report", action="store_true", help="only summarise the finished runs (no new runs)")
     args = ap.parse_args()
     runs = OUT / "maze_runs"
     runs.mkdir(parents=True, exist_ok=True)
@@ -60,16 +61,17 @@ def main() -> None:
     for seed in range(args.seeds):  # seeds outer, methods inner: a partial run stays balanced
         for m in args.methods.split(","):
             p = runs / f"{m}-s{seed}-p{args.population}-g{args.generations}.json"
-            if not p.exists():
+            if not p.exists() and not args.report:
                 todo.append((m, seed, args.population, args.generations, args.sigma, str(p)))
     with ProcessPoolExecutor(args.jobs) as pool:
         for row in pool.map(one_run, *zip(*todo, strict=True)) if todo else []:
             print(f"{row['method']:7s} seed {row['seed']}: reached={row['reached']} gens={row['generations']} "
                   f"dist={row['final_distance']:.1f} {row['wall_s']:.0f}s", flush=True)
     rows = [json.loads(p.read_text()) for p in sorted(runs.glob(f"*-p{args.population}-g{args.generations}.json"))]
+    rows = [r for r in rows if r["seed"] < args.seeds]
     summary = {}
     for m in METHODS:
-        mine = [r for r in rows if r["method"] == m and r["seed"] < args.seeds]
+        mine = [r for r in rows if r["method"] == m]
         if mine:
             solved = [r for r in mine if r["reached"]]
             summary[m] = {"runs": len(mine), "reached": len(solved),
