@@ -45,6 +45,12 @@ def one_run(method: str, seed: int, population: int, generations: int, sigma: fl
     return row
 
 
+def escaped(positions: list[list[float]]) -> bool:
+    """Whether any final position is past the deceptive part: out of the start basin, through the
+    channel and above the long diagonal (87,91)-(192,146), i.e. on the way round to the goal."""
+    return any(x > 60 and y < 91 + (x - 87) * 55 / 105 for x, y in positions)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
@@ -75,13 +81,15 @@ def main() -> None:
         if mine:
             solved = [r for r in mine if r["reached"]]
             summary[m] = {"runs": len(mine), "reached": len(solved),
+                          "escaped_basin": sum(escaped(r["final_positions"]) for r in mine),
                           "median_final_distance": sorted(r["final_distance"] for r in mine)[len(mine) // 2],
                           "mean_evaluations_when_reached": (sum(r["evaluations"] for r in solved) / len(solved)
                                                             if solved else None)}
-    print(f"{'method':8s} {'runs':>5s} {'reached':>8s} {'median dist':>12s} {'evals to goal':>14s}")
+    print(f"{'method':8s} {'runs':>5s} {'reached':>8s} {'escaped':>8s} {'median dist':>12s} {'evals to goal':>14s}")
     for m, s in summary.items():
         ev = f"{s['mean_evaluations_when_reached']:.0f}" if s["mean_evaluations_when_reached"] else "-"
-        print(f"{m:8s} {s['runs']:5d} {s['reached']:8d} {s['median_final_distance']:12.1f} {ev:>14s}")
+        print(f"{m:8s} {s['runs']:5d} {s['reached']:8d} {s['escaped_basin']:8d} {s['median_final_distance']:12.1f} "
+              f"{ev:>14s}")
     budget = args.population * args.generations
     write_result(OUT / "maze.json", {"task": "hardmaze", "population": args.population,
                                      "generations": args.generations, "sigma": args.sigma,

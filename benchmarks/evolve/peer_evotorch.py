@@ -34,7 +34,7 @@ def main() -> None:
 
     problem = GymNE(env="CartPole-v1", network="Linear(obs_length, 16) >> Tanh() >> Linear(16, act_length)",
                     num_actors=a.actors if a.actors > 0 else None, observation_normalization=False,
-                    num_episodes=1, seed=a.seed)
+                    num_episodes=1)
     t0 = time.perf_counter()
     evals = 0
     gens = []
@@ -59,9 +59,10 @@ def main() -> None:
         for g in range(a.generations):
             problem.evaluate(batch)
             evals += len(batch)
-            fit = batch.evals[:, 0]
+            fit = torch.tensor(batch.evals[:, 0].tolist())  # a plain tensor (evals are read-only)
             order = torch.argsort(fit, descending=True)
-            cands = batch.values[order[:10]].clone()
+            values = torch.tensor(batch.values.tolist())
+            cands = values[order[:10]].clone()
             if elite is not None:
                 cands = torch.cat([cands, elite[None]])
             cb = problem.generate_batch(len(cands))
@@ -69,7 +70,7 @@ def main() -> None:
             means = torch.zeros(len(cands))
             for _ in range(a.elite_episodes):
                 problem.evaluate(cb)
-                means += cb.evals[:, 0]
+                means += torch.tensor(cb.evals[:, 0].tolist())
                 evals += len(cb)
             means /= a.elite_episodes
             elite = cands[int(torch.argmax(means))].clone()
@@ -78,7 +79,7 @@ def main() -> None:
             if float(means.max()) >= a.solved_at and not a.no_stop:
                 solved = True
                 break
-            parents = batch.values[order[:a.truncation]]
+            parents = values[order[:a.truncation]]
             pick = torch.randint(0, a.truncation, (a.population - 1,))
             children = parents[pick] + a.sigma * torch.randn(a.population - 1, parents.shape[1])
             batch = problem.generate_batch(a.population)

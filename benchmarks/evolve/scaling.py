@@ -32,7 +32,9 @@ def main() -> None:
     spec = TaskSpec(args.task)
     ga = GAConfig(population=args.population, truncation=10, sigma=0.1, seed=0)
     parents = [Genome(i) for i in range(10)]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+    from tailor.evolve._workers import LOCAL_SYSTEM_CONFIG
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _system_config=LOCAL_SYSTEM_CONFIG,
              runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}})
     backends = {"in-process": LocalEvaluator(spec), "ray-1": RayEvaluator(spec, 1), "ray-2": RayEvaluator(spec, 2)}
     for ev in backends.values():  # warm up: actors started, parents cached, code compiled

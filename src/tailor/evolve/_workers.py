@@ -14,7 +14,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from tailor.errors import ConfigError
+from tailor.errors import ConfigError, TailorError
 from tailor.evolve._ga import Job
 from tailor.evolve._genome import ParamCache
 from tailor.evolve._policy import init_scales
@@ -22,6 +22,9 @@ from tailor.evolve._tasks import Episode, TaskSpec
 
 log = logging.getLogger(__name__)
 
+LOCAL_SYSTEM_CONFIG = {"health_check_period_ms": 5000, "health_check_timeout_ms": 30000,
+                       "health_check_failure_threshold": 20}
+MAX_RESTARTS_PER_CALL = 3  # per worker: beyond that the cluster itself is failing; stop instead of looping
 FAULT_ENV = "TAILOR_EVOLVE_FAULT_FILE"  # tests: a worker exits hard on its first chunk if this file is absent
 
 
@@ -105,8 +108,8 @@ class RayEvaluator:
             if address:
                 check_ray_address(address)
                 ray.init(address=address, **kwargs)
-            else:
-                ray.init(num_cpus=workers, **kwargs)
+            else:  # a busy machine delays heartbeats: be patient before declaring the local node dead
+                ray.init(num_cpus=workers, _system_config=LOCAL_SYSTEM_CONFIG, **kwargs)
             self._own_ray = True
         self._actor_cls = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(EvalWorker)
         self.actors = [self._actor_cls.remote(self.spec) for _ in range(workers)]
@@ -118,6 +121,7 @@ class RayEvaluator:
         bounds = [round(i * len(jobs) / n_chunks) for i in range(n_chunks + 1)]
         chunks = [jobs[bounds[i]:bounds[i + 1]] for i in range(n_chunks)]
         results: dict[int, list] = {}
+        restarts = 0
         pending: dict[Any, tuple[int, int, Any]] = {}  # ref -> (chunk, actor slot, actor)
         for c, chunk in enumerate(chunks):
             slot = c % len(self.actors)
@@ -130,6 +134,10 @@ class RayEvaluator:
                 results[c] = ray.get(ref)
             except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as e:
                 if self.actors[slot] is actor:  # not yet replaced (chunks queued on it fail too)
+                    restarts += 1
+                    if restarts > MAX_RESTARTS_PER_CALL * len(self.actors):
+                        raise TailorError(f"Ray workers died {restarts} times in one generation ({e}); finished "
+                                          "generations are stored: rerun the same command to resume") from None
                     log.warning("evolve worker %d died (%s); re-running its chunks on a new worker", slot,
                                 type(e).__name__)
                     self.restarts += 1
