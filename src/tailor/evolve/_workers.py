@@ -109,7 +109,7 @@ class RayEvaluator:
                 check_ray_address(address)
                 ray.init(address=address, **kwargs)
             else:  # a busy machine delays heartbeats: be patient before declaring the local node dead
-                ray.init(num_cpus=workers, _system_config=LOCAL_SYSTEM_CONFIG, **kwargs)
+                ray.init(address="local", num_cpus=workers, _system_config=LOCAL_SYSTEM_CONFIG, **kwargs)
             self._own_ray = True
         self._actor_cls = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(EvalWorker)
         self.actors = [self._actor_cls.remote(self.spec) for _ in range(workers)]
