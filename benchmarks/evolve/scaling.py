@@ -34,7 +34,9 @@ def main() -> None:
     parents = [Genome(i) for i in range(10)]
     from tailor.evolve._workers import LOCAL_SYSTEM_CONFIG
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+    # 3 logical CPUs: the 1-worker and 2-worker pools live side by side (3 actors) and take turns on
+    # the 2 cores, so they are measured interleaved under the same load
+    ray.init(address="local", num_cpus=3, include_dashboard=False, log_to_driver=False,
              _system_config=LOCAL_SYSTEM_CONFIG,
              runtime_env={"env_vars": {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1"}})
     backends = {"in-process": LocalEvaluator(spec), "ray-1": RayEvaluator(spec, 1), "ray-2": RayEvaluator(spec, 2)}
