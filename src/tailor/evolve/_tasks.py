@@ -1,0 +1,130 @@
+"""The task registry: a task is built from a stored, frozen ``TaskSpec`` (name + options), so the
+driver, every Ray worker and the exporter rebuild the same environment and policy network.
+
+A task gives the policy network, the GA defaults the paper's loop starts from, and one episode:
+``episode(theta, seed) -> Episode`` (return, behaviour characterisation for novelty search,
+frames). Tasks register once with ``register_task(name, options)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from tailor.errors import UnknownNameError
+from tailor.evolve._policy import PolicySpec
+from tailor.options import options_from_dict, options_to_dict
+
+_BUILTIN_MODULES = ("tailor.evolve._gym_tasks",)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One episode's return, behaviour characterisation (e.g. final position) and frames."""
+
+    ret: float
+    behaviour: tuple[float, ...]
+    frames: int
+    reached: bool = False
+
+
+@dataclass(frozen=True)
+class GADefaults:
+    """The Deep GA settings a task runs with unless the command line says otherwise."""
+
+    population: int
+    truncation: int
+    sigma: float
+    generations: int
+    elite_episodes: int = 5
+    archive_prob: float = 0.01  # novelty archive: chance that an evaluated individual is added
+    solved_at: float | None = None  # elite return that counts as solved (stops the run early)
+
+
+class Task(Protocol):
+    """What the GA and its workers need from a task."""
+
+    name: str
+    policy: PolicySpec
+    defaults: GADefaults
+    behaviour_dim: int
+
+    def episode(self, theta: np.ndarray, seed: int) -> Episode:
+        """Run one episode of the policy with flat weights ``theta``; ``seed`` seeds the env reset."""
+        ...
+
+
+@runtime_checkable
+class TrajectoryTask(Protocol):
+    """Optional: a task that can draw where a policy went (the maze)."""
+
+    def trajectory(self, theta: np.ndarray, seed: int) -> np.ndarray: ...
+
+
+Builder = Callable[[Any], Task]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    options: type
+    build: Builder
+    summary: str
+
+
+_REGISTRY: dict[str, _Entry] = {}
+_loaded = False
+
+
+def register_task(name: str, options: type, summary: str = "") -> Callable[[Builder], Builder]:
+    """Decorator: register ``build(options) -> Task`` under ``name`` with its options dataclass."""
+
+    def decorator(build: Builder) -> Builder:
+        _REGISTRY[name] = _Entry(options, build, summary or (build.__doc__ or "").strip().split("\n")[0])
+        return build
+
+    return decorator
+
+
+def _load() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in _BUILTIN_MODULES:
+            importlib.import_module(module)
+
+
+def _entry(name: str) -> _Entry:
+    _load()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownNameError("task", name, _REGISTRY) from None
+
+
+def list_tasks() -> dict[str, str]:
+    """Registered task names with their one-line summaries."""
+    _load()
+    return {name: _REGISTRY[name].summary for name in sorted(_REGISTRY)}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A registered task's name and all its options (defaults filled in, unknown ones refused)."""
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        parsed = options_from_dict(_entry(self.name).options, f"task {self.name}", dict(self.options))
+        object.__setattr__(self, "options", options_to_dict(parsed))
+
+    def build(self) -> Task:
+        entry = _entry(self.name)
+        return entry.build(options_from_dict(entry.options, f"task {self.name}", self.options))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "options": dict(self.options)}
