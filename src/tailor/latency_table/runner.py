@@ -175,7 +175,8 @@ def profile(directory: str | Path, threads: int = 1, rounds: int = 5, repeats: i
     calibration = []
     for i, c in enumerate(manifest["calibration"]):
         m = measured[f"net:{i}"]
-        calibration.append({"blocks": c["blocks"], "measured_ms": m["median_ms"], "spread": m["spread"],
+        calibration.append({"config": c.get("config"), "blocks": c["blocks"], "measured_ms": m["median_ms"],
+                            "spread": m["spread"],
                             "block_sum_ms": float(sum(entries[k]["median_ms"] for k in c["blocks"]))})
     correction = fit_correction([c["block_sum_ms"] for c in calibration], [len(c["blocks"]) for c in calibration],
                                 [c["measured_ms"] for c in calibration])
