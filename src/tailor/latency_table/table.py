@@ -88,11 +88,14 @@ class LatencyTable:
     def rel_std(self) -> float | None:
         return self.data["correction"].get("rel_std")
 
+    def check_family(self, name: str) -> None:
+        if name != self.family:
+            raise ConfigError("latency", f"table {self.path} was profiled for family {self.family!r}, this "
+                              f"search uses {name!r}")
+
     def check_matches(self, family: BlockFamily) -> None:
         """Refuse a table profiled for another family or other sizes (shapes), naming the field."""
-        if family.family != self.family:
-            raise ConfigError("latency", f"table {self.path} was profiled for family {self.family!r}, this "
-                              f"search uses {family.family!r}")
+        self.check_family(family.family)
         mine, theirs = jsonable(family.options()), self.data["options"]
         for key in sorted(set(mine) | set(theirs)):
             if mine.get(key) != theirs.get(key):

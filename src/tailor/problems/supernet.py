@@ -56,7 +56,17 @@ class LatencyOptions:
             raise ConfigError("latency_missing", f"got {self.latency_missing!r}", ("error", "measure"))
 
 
-def latency_evaluator(net: torch.nn.Module, family: str, options: LatencyOptions):
+def load_latency_table(options: LatencyOptions):
+    """The table ``options.latency`` names (``None`` for ``measure``); read before any training, so a
+    missing or corrupt file is reported at once."""
+    if options.latency == "measure":
+        return None
+    from tailor.latency_table import LatencyTable
+
+    return LatencyTable.load(options.latency)
+
+
+def latency_evaluator(net: torch.nn.Module, family: str, options: LatencyOptions, table=None):
     """Measured latency (``latency=measure``) or the table predictor for ``options.latency``."""
     if options.latency == "measure":
         from tailor.measure.evaluators import LatencyEvaluator
@@ -64,9 +74,10 @@ def latency_evaluator(net: torch.nn.Module, family: str, options: LatencyOptions
         return LatencyEvaluator(net, backend=options.backend, batch_size=1, threads=options.threads,
                                 repeats=options.latency_repeats, rounds=options.latency_rounds,
                                 noise_threshold=options.latency_noise)
-    from tailor.latency_table import LatencyTable, TableLatencyEvaluator
+    from tailor.latency_table import TableLatencyEvaluator
 
-    return TableLatencyEvaluator(net, family, LatencyTable.load(options.latency), options.latency_missing)
+    table = table if table is not None else load_latency_table(options)
+    return TableLatencyEvaluator(net, family, table, options.latency_missing)
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,9 @@ def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem
     from tailor.train.data import check_data, fit_to_input
 
     check_data(options.data)
+    table = load_latency_table(options)
+    if table is not None:
+        table.check_family(options.supernet)
     train_dir = options.checkpoint_dir
     sizes = DIGITS_SIZES.get(options.supernet, {}) if options.data == "digits" else {}
     config = TrainSpec(supernet=options.supernet, supernet_kwargs=sizes, data=options.data, epochs=options.epochs,
@@ -153,7 +167,7 @@ def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem
     calib = list(zip(torch.split(x_train, 64), torch.split(split.y_train[:512], 64), strict=True))
     evaluators = [
         AccuracyEvaluator(net, val, calib),
-        latency_evaluator(net, options.supernet, options),
+        latency_evaluator(net, options.supernet, options, table),
         ComplexityEvaluator(net),
     ]
     return Problem(
