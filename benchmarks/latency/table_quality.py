@@ -36,9 +36,14 @@ from tailor.supernets import create_supernet
 FAMILIES = ("mobilenetv3", "resnet", "nb201_cell", "transformer")
 
 
+SIZES: dict[str, dict] = {}  # --sizes: family -> sizes replacing the digits ones
+
+
 def build(family: str):
     if family == "transformer":
         return create_supernet("transformer").eval()  # the minilm problem's sizes: seq_len 128
+    if family in SIZES:
+        return create_supernet(family, **SIZES[family]).eval()
     return create_supernet(family, **DIGITS_SIZES[family], num_classes=10, in_channels=1).eval()
 
 
@@ -149,8 +154,11 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=15)
     p.add_argument("--pool", type=int, default=300)
     p.add_argument("--no-cross-device", action="store_true")
+    p.add_argument("--sizes", default="{}", help="JSON {family: sizes} instead of the digits sizes")
     p.add_argument("--out", default="benchmarks/results/latency")
+    p.add_argument("--name", default="table_quality.json")
     args = p.parse_args(argv)
+    SIZES.update(json.loads(args.sizes))
     out = Path(args.out)
     rows, cross = [], None
     with tempfile.TemporaryDirectory() as tmp:
@@ -161,11 +169,11 @@ def main(argv=None) -> int:
                   f"repeat {row['repeat_tau']:.3f})  MAPE {100 * row['table_mape']:.1f} % (sum "
                   f"{100 * row['sum_mape']:.1f}, MACs {100 * row['macs_mape']:.1f}, repeat "
                   f"{100 * row['repeat_mape']:.1f})", flush=True)
-            write_result(out / "table_quality.json", {"args": vars(args), "families": rows, "cross_device": cross})
+            write_result(out / args.name, {"args": vars(args), "families": rows, "cross_device": cross})
         if not args.no_cross_device:
             cross = cross_device(args, Path(tmp))
             print(json.dumps({k: v for k, v in cross.items()}, indent=1))
-    write_result(out / "table_quality.json", {"args": vars(args), "families": rows, "cross_device": cross})
+    write_result(out / args.name, {"args": vars(args), "families": rows, "cross_device": cross})
     return 0
 
 
