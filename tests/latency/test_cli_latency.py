@@ -63,15 +63,15 @@ def test_profile_bad_input_exits_2(args, message, capsys):
 
 
 def test_search_with_a_bad_table_exits_2(tmp_path, capsys):
-    base = ["search", "--supernet", "nb201_cell", "--data", "digits", "--epochs", "1", "--budget", "2"]
+    # all refused before any training (the table is read and its family checked first)
+    base = ["search", "--supernet", "mobilenetv3", "--data", "digits", "--epochs", "1", "--budget", "2"]
     assert main([*base, "--latency", "missing.json"]) == 2
     assert "latency: table file not found: missing.json" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text("[1, 2")
     assert main([*base, "--latency", "bad.json"]) == 2
     assert "bad.json is not a valid latency table" in capsys.readouterr().err
-    assert main(["profile", "--supernet", "mobilenetv3", "--data", "digits", "-o", "resolutions=[8]",
-                 "-o", "kernel_sizes=[3]", "-o", "expand_ratios=[3]", "-o", "depths=[1]", "--rounds", "1",
-                 "--repeats", "1", "--calibration", "2", "--out", "mb.json"]) == 0
+    assert _profile(tmp_path / "cell.json") == 0
     capsys.readouterr()
-    assert main([*base, "--latency", "mb.json"]) == 2
-    assert "profiled for family 'mobilenetv3', this search uses 'nb201_cell'" in capsys.readouterr().err
+    assert main([*base, "--latency", "cell.json"]) == 2
+    assert "profiled for family 'nb201_cell', this search uses 'mobilenetv3'" in capsys.readouterr().err
+    assert not (tmp_path / "runs" / "supernets").exists()
