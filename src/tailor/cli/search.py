@@ -22,6 +22,8 @@ def search(
     accuracy_column: str = typer.Option(None, "--accuracy-column", help="nb201: accuracy column (%)."),
     latency_column: str = typer.Option(None, "--latency-column", help="nb201: latency column."),
     backend: str = typer.Option(None, "--backend", help="Measured latency: onnxruntime or torch (eager)."),
+    latency: str = typer.Option(None, "--latency", help="'measure' (default: on this machine) or DEVICE.json, a "
+                                "table from 'tailor profile' (predicted latency of the profiled device)."),
     option: list[str] = typer.Option(None, "--option", "-o", help="Any problem option as KEY=VALUE (repeatable)."),
     tactic: str = typer.Option("default", "--tactic", help="random, evolutionary[:ALGO], linas[:ALGO], tailor "
                                "or default."),
@@ -45,7 +47,7 @@ def search(
     if supernet is not None:
         problem = "supernet"
     flags = {"supernet": supernet, "data": data, "epochs": epochs, "table": table, "accuracy_column": accuracy_column,
-             "latency_column": latency_column, "backend": backend}
+             "latency_column": latency_column, "backend": backend, "latency": latency}
     options = {k: v for k, v in flags.items() if v is not None}
     if problem == "supernet":
         options.setdefault("seed", seed)  # the super-network's training seed follows the study's
@@ -86,6 +88,10 @@ def search(
     trials = the_study.trials(("COMPLETE", "FAIL"))
     paths = write_results(trials, the_problem.objectives, out)
     fr = front(trials, the_problem.objectives)
+    noisy = sum(1 for t in trials if t.metrics.get("latency_noisy") == 1.0)
+    if noisy:
+        say(f"warning: {noisy} of {len(trials)} latency measurements are flagged noisy (latency_noisy=1: repeat "
+            "rounds disagreed); consider a quieter machine or a latency table (tailor profile, --latency)")
     names = [o.name for o in the_problem.objectives]
     logged = sorted({k for t in fr for k in t.metrics} - set(names))
     rows = [{"key": t.key, **t.metrics} for t in fr]

@@ -50,6 +50,11 @@ class LatencyEvaluator(Evaluator):
     Results are cached by (config key, architecture, backend, input shapes, threads, machine);
     pass ``cache=False`` to always measure, or a directory / ``LatencyCache`` to choose where.
     ``results`` keeps the full ``LatencyResult`` (spread, n) of every config seen.
+
+    Trust: the timed calls are split into ``rounds`` consecutive rounds; each evaluation also
+    reports ``latency_round_spread`` ((max - min) / median of the round medians) and, when it
+    exceeds ``noise_threshold``, ``latency_noisy = 1`` (else 0), so a number the machine could not
+    reproduce is flagged in the trial instead of being used silently.
     """
 
     metrics = {"latency_ms": "min"}
@@ -64,8 +69,12 @@ class LatencyEvaluator(Evaluator):
         warmup: int = 10,
         repeats: int = 50,
         cache: LatencyCache | str | Path | bool = True,
+        rounds: int = 3,
+        noise_threshold: float = 0.25,
     ):
         check_backend(backend)
+        check_noise(rounds, noise_threshold)
+        self.rounds, self.noise_threshold = rounds, noise_threshold
         check_counts(threads, warmup, repeats)
         _check_batch_size(batch_size)
         self.supernet, self.backend, self.batch_size = supernet, backend, batch_size
@@ -98,18 +107,37 @@ class LatencyEvaluator(Evaluator):
         else:
             model = track_batchnorm_stats(self.supernet.subnet(config))
             result = measure_latency(model, inputs, self.backend, self.threads, self.warmup,
-                                     self.repeats)
+                                     self.repeats, rounds=self.rounds)
             if self.cache is not None:
                 self.cache.put(key, result)
         self.results[space.key(config)] = result
         return result
 
     def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:
-        return [{"latency_ms": self.measure(c).median_ms} for c in configs]
+        out = []
+        for c in configs:
+            result = self.measure(c)
+            metrics = {"latency_ms": result.median_ms}
+            spread = result.round_spread
+            if spread is not None:  # None: a cached result from before rounds were kept
+                metrics["latency_round_spread"] = spread
+                metrics["latency_noisy"] = float(spread > self.noise_threshold)
+                if spread > self.noise_threshold:
+                    log.warning("latency of %s is noisy: rounds differ by %.0f %% (threshold %.0f %%)",
+                                self.supernet.space().key(c), 100 * spread, 100 * self.noise_threshold)
+            out.append(metrics)
+        return out
 
     def fingerprint(self) -> str:
         return (f"latency/{self.backend}/bs{self.batch_size}/t{self.threads}/"
                 f"{self.architecture}/{self.machine}")
+
+
+def check_noise(rounds: int, noise_threshold: float) -> None:
+    if not isinstance(rounds, int) or rounds < 1:
+        raise ConfigError("latency_rounds", f"must be a positive integer, got {rounds!r}")
+    if not isinstance(noise_threshold, (int, float)) or not noise_threshold > 0:
+        raise ConfigError("latency_noise", f"must be a positive fraction (0.25 = 25 %), got {noise_threshold!r}")
 
 
 class _SubnetEvaluator(Evaluator):

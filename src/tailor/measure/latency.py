@@ -26,7 +26,9 @@ class LatencyResult:
     """Summary of ``n`` timed calls, in milliseconds.
 
     ``iqr_ms`` (Q3 - Q1) is the spread; ``n_outliers`` counts calls beyond Q3 + 1.5 IQR, which
-    are kept in ``samples_ms`` but barely affect the median.
+    are kept in ``samples_ms`` but barely affect the median. ``round_medians_ms``: the medians of
+    ``rounds`` consecutive slices of the calls; ``round_spread`` ((max - min) / median of them) says
+    whether repeating the measurement would have given the same number.
     """
 
     median_ms: float
@@ -38,27 +40,39 @@ class LatencyResult:
     backend: str
     threads: int
     samples_ms: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    round_medians_ms: tuple[float, ...] = field(default=(), compare=False)
 
     @property
     def spread_ms(self) -> float:
         return self.iqr_ms
 
+    @property
+    def round_spread(self) -> float | None:
+        """(max - min) / median of the round medians; ``None`` with fewer than two rounds."""
+        r = self.round_medians_ms
+        if len(r) < 2:
+            return None
+        med = float(np.median(r))
+        return float((max(r) - min(r)) / med) if med > 0 else 0.0
+
     def to_dict(self) -> dict[str, float | int | str]:
         return {
             "median_ms": self.median_ms, "iqr_ms": self.iqr_ms, "min_ms": self.min_ms,
             "mean_ms": self.mean_ms, "n": self.n, "n_outliers": self.n_outliers,
-            "backend": self.backend, "threads": self.threads,
+            "backend": self.backend, "threads": self.threads, "round_medians_ms": list(self.round_medians_ms),
         }
 
     @classmethod
-    def from_samples(cls, samples_ms: Sequence[float], backend: str, threads: int) -> LatencyResult:
+    def from_samples(cls, samples_ms: Sequence[float], backend: str, threads: int, rounds: int = 1) -> LatencyResult:
         s = np.asarray(samples_ms, dtype=np.float64)
+        slices = np.array_split(s, min(max(rounds, 1), len(s))) if rounds > 1 else []
         q1, med, q3 = np.percentile(s, [25, 50, 75])
         iqr = q3 - q1
         return cls(
             median_ms=float(med), iqr_ms=float(iqr), min_ms=float(s.min()), mean_ms=float(s.mean()),
             n=len(s), n_outliers=int(np.sum(s > q3 + 1.5 * iqr)), backend=backend, threads=threads,
             samples_ms=tuple(float(v) for v in s),
+            round_medians_ms=tuple(float(np.median(r)) for r in slices),
         )
 
 
@@ -101,6 +115,7 @@ def measure_latency(
     warmup: int = 10,
     repeats: int = 50,
     input_names: Sequence[str] | None = None,
+    rounds: int = 1,
 ) -> LatencyResult:
     """Time ``repeats`` forward passes of ``model`` on ``example_inputs`` after ``warmup`` calls.
 
@@ -114,6 +129,8 @@ def measure_latency(
         warmup: untimed calls first (allocations, caches, lazy init).
         repeats: timed calls; each is timed on its own with ``perf_counter_ns``.
         input_names: optional ONNX input names (default ``input_0``, ``input_1``, ...).
+        rounds: split the timed calls into this many consecutive rounds and keep their medians
+            (``round_spread``); the headline median is over all calls either way.
 
     Raises:
         ConfigError: unknown backend or non-positive counts.
@@ -125,7 +142,7 @@ def measure_latency(
         session = ort_session(export_onnx(model, inputs, input_names=input_names), threads)
         feed = ort_feed(session, inputs, input_names)
         samples = time_calls(lambda: session.run(None, feed), warmup, repeats)
-        return LatencyResult.from_samples(samples, backend, threads)
+        return LatencyResult.from_samples(samples, backend, threads, rounds)
 
     was_training, old_threads = model.training, torch.get_num_threads()
     model.eval()
@@ -136,4 +153,4 @@ def measure_latency(
     finally:
         torch.set_num_threads(old_threads)
         model.train(was_training)
-    return LatencyResult.from_samples(samples, backend, threads)
+    return LatencyResult.from_samples(samples, backend, threads, rounds)

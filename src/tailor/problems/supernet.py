@@ -30,17 +30,54 @@ DIGITS_SIZES: dict[str, dict] = {
 @dataclass(frozen=True)
 class LatencyOptions:
     """How latency is measured: ``backend`` onnxruntime or torch (eager), ``threads`` per
-    measurement, ``latency_repeats`` timed calls (median) per sub-network."""
+    measurement, ``latency_repeats`` timed calls (median) per sub-network in ``latency_rounds``
+    rounds, flagged ``latency_noisy`` when the rounds differ by more than ``latency_noise``.
+    ``latency``: ``measure`` (on this machine) or a table file from ``tailor profile`` (predicted;
+    ``latency_missing``: ``error`` or ``measure`` for a block the table lacks)."""
 
     backend: str = "onnxruntime"
     threads: int = 1
     latency_repeats: int = 30
+    latency: str = "measure"
+    latency_missing: str = "error"
+    latency_rounds: int = 3
+    latency_noise: float = 0.25
 
     def __post_init__(self) -> None:
+        from tailor.measure.evaluators import check_noise
         from tailor.measure.latency import check_backend, check_counts
 
         check_backend(self.backend)
         check_counts(self.threads, 0, self.latency_repeats)
+        check_noise(self.latency_rounds, self.latency_noise)
+        if not isinstance(self.latency, str) or not self.latency:
+            raise ConfigError("latency", "must be 'measure' or a table file from 'tailor profile'")
+        if self.latency_missing not in ("error", "measure"):
+            raise ConfigError("latency_missing", f"got {self.latency_missing!r}", ("error", "measure"))
+
+
+def load_latency_table(options: LatencyOptions):
+    """The table ``options.latency`` names (``None`` for ``measure``); read before any training, so a
+    missing or corrupt file is reported at once."""
+    if options.latency == "measure":
+        return None
+    from tailor.latency_table import LatencyTable
+
+    return LatencyTable.load(options.latency)
+
+
+def latency_evaluator(net: torch.nn.Module, family: str, options: LatencyOptions, table=None):
+    """Measured latency (``latency=measure``) or the table predictor for ``options.latency``."""
+    if options.latency == "measure":
+        from tailor.measure.evaluators import LatencyEvaluator
+
+        return LatencyEvaluator(net, backend=options.backend, batch_size=1, threads=options.threads,
+                                repeats=options.latency_repeats, rounds=options.latency_rounds,
+                                noise_threshold=options.latency_noise)
+    from tailor.latency_table import TableLatencyEvaluator
+
+    table = table if table is not None else load_latency_table(options)
+    return TableLatencyEvaluator(net, family, table, options.latency_missing)
 
 
 @dataclass(frozen=True)
@@ -93,7 +130,7 @@ class SupernetOptions(LatencyOptions):
 @register_problem("minilm", MiniLMOptions, "elastic MiniLM: retrieval agreement with the full model vs latency")
 def minilm_problem(options: MiniLMOptions, context: BuildContext) -> Problem:
     """The default main job: which MiniLM sub-networks keep the full model's neighbours, how fast."""
-    from tailor.measure.evaluators import ComplexityEvaluator, LatencyEvaluator
+    from tailor.measure.evaluators import ComplexityEvaluator
     from tailor.measure.retrieval import RetrievalAgreementEvaluator
     from tailor.supernets import create_supernet
 
@@ -104,8 +141,7 @@ def minilm_problem(options: MiniLMOptions, context: BuildContext) -> Problem:
     teacher = create_supernet("transformer", importance="magnitude").eval() if kwargs else None
     evaluators = [
         RetrievalAgreementEvaluator(net, reference_model=teacher),
-        LatencyEvaluator(net, backend=options.backend, batch_size=1, threads=options.threads,
-                         repeats=options.latency_repeats),
+        latency_evaluator(net, "transformer", options),
         ComplexityEvaluator(net),
     ]
     return Problem(
@@ -124,11 +160,14 @@ def minilm_problem(options: MiniLMOptions, context: BuildContext) -> Problem:
 def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem:
     """Train ``options.supernet`` on ``options.data`` (resuming or reusing its checkpoint), then search it."""
     from tailor.measure.accuracy import AccuracyEvaluator
-    from tailor.measure.evaluators import ComplexityEvaluator, LatencyEvaluator
+    from tailor.measure.evaluators import ComplexityEvaluator
     from tailor.train import TrainSpec, train
     from tailor.train.data import check_data, fit_to_input
 
     check_data(options.data)
+    table = load_latency_table(options)
+    if table is not None:
+        table.check_family(options.supernet)
     train_dir = options.checkpoint_dir
     sizes = DIGITS_SIZES.get(options.supernet, {}) if options.data == "digits" else {}
     config = TrainSpec(supernet=options.supernet, supernet_kwargs=sizes, data=options.data, epochs=options.epochs,
@@ -144,8 +183,7 @@ def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem
     calib = list(zip(torch.split(x_train, 64), torch.split(split.y_train[:512], 64), strict=True))
     evaluators = [
         AccuracyEvaluator(net, val, calib),
-        LatencyEvaluator(net, backend=options.backend, batch_size=1, threads=options.threads,
-                         repeats=options.latency_repeats),
+        latency_evaluator(net, options.supernet, options, table),
         ComplexityEvaluator(net),
     ]
     return Problem(

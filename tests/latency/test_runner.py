@@ -1,0 +1,31 @@
+"""The exported folder profiles a device that has no tailor: run_profile.py + onnxruntime + numpy."""
+
+import json
+import subprocess
+import sys
+
+from tailor.latency_table import LatencyTable, TableLatencyEvaluator, block_family
+from tailor.latency_table.profile import RUNNER_NAME, export_for_profiling
+
+
+def test_standalone_runner_writes_a_valid_table(tiny_mbv3, tmp_path):
+    out_dir = tmp_path / "export"
+    manifest = export_for_profiling(tiny_mbv3, block_family("mobilenetv3", tiny_mbv3), out_dir, n_calibration=4)
+    assert len(manifest["blocks"]) == 10 and len(list((out_dir / "blocks").glob("*.onnx"))) == 10
+    runner = (out_dir / RUNNER_NAME).read_text()
+    assert "import tailor" not in runner and "from tailor" not in runner and "import torch" not in runner
+    device = tmp_path / "device"
+    device.mkdir()
+    # -I: isolated mode (no PYTHONPATH, no script dir tricks), run from elsewhere, as on a device
+    done = subprocess.run([sys.executable, "-I", str(out_dir / RUNNER_NAME), str(out_dir), "--threads", "1",
+                           "--rounds", "2", "--repeats", "3", "--out", str(device / "dev.json")],
+                          cwd=device, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    table = LatencyTable.load(device / "dev.json")
+    assert table.threads == 1 and set(table.data["entries"]) == {b["key"] for b in manifest["blocks"]}
+    assert json.loads((device / "dev.json").read_text())["machine"]["onnxruntime"]
+    ev = TableLatencyEvaluator(tiny_mbv3, "mobilenetv3", table)
+    assert ev.evaluate([tiny_mbv3.space().extreme("max")])[0]["latency_ms"] > 0
+    bad = subprocess.run([sys.executable, "-I", str(out_dir / RUNNER_NAME), str(out_dir), "--threads", "0",
+                          "--out", "x.json"], cwd=device, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "threads" in bad.stderr
