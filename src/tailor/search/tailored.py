@@ -149,16 +149,19 @@ class TailorTactic(Tactic):
         return np.vstack([evolved, mutants, random])
 
     def describe(self) -> dict:
+        # the neighbour-pick options appear only when set, so studies begun before they existed resume
+        extra = {k: v for k, v in (("neighbour_fraction", self.neighbour_fraction),
+                                   ("neighbour_pick", self.neighbour_pick)) if v != NEIGHBOUR_DEFAULTS[k]}
         return {"tactic": self.name, "kappa": self.kappa, "n_init": self.n_init,
                 "batch_fraction": self.batch_fraction, "fence": self.fence, "clip": self.clip,
-                "neighbours": self.neighbours, "neighbour_fraction": self.neighbour_fraction,
-                "neighbour_pick": self.neighbour_pick, "enumerate_limit": self.enumerate_limit,
+                "neighbours": self.neighbours, **extra, "enumerate_limit": self.enumerate_limit,
                 "pool_pop": self.pool_pop,
                 "pool_generations": self.pool_generations, "features": callable_id(self._features),
                 "predictor": callable_id(self.predictor_cls)}
 
 
 NEIGHBOUR_PICKS = ("random", "gap", "mixed")
+NEIGHBOUR_DEFAULTS = {"neighbour_fraction": 0.0, "neighbour_pick": "random"}
 
 
 def domination_gap(front: np.ndarray, points: np.ndarray) -> np.ndarray:
