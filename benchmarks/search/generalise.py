@@ -15,7 +15,8 @@ error: the 85th percentile of each accuracy column's error).
 Each finished run appends a line to ``runs/search_generalise/<set>.jsonl``; a rerun skips the
 finished ones. The summary (median HV ratio at 100 and 300 evaluations per problem and tactic,
 and the issue's checks for the default) goes to
-``benchmarks/results/search_generalise/<set>.json`` with an HV-curve plot beside it.
+``benchmarks/results/search_generalise/<set>.json`` with an HV-curve plot and a markdown table
+beside it.
 """
 
 from __future__ import annotations
@@ -157,6 +158,27 @@ def print_tables(rows: list[dict], checked: list[dict]) -> None:
             print(f"{c['problem']:42} {c['hv@300']:7.4f} {c['target']:6.2f}  " + " | ".join(flags))
 
 
+def markdown(rows: list[dict], checked: list[dict]) -> str:
+    """The summary as the doc page's tables: per problem and tactic, then the default's checks."""
+    lines = ["| problem | objectives | tactic | HV@100 | HV@300 | HV@300 q1-q3 | overhead ms/eval |",
+             "| --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        name = f"**{r['tactic']}**" if r["tactic"] == "default" else r["tactic"]
+        lines.append(f"| {r['problem']} | {r['objectives']} | {name} | {r['hv@100']:.4f} | {r['hv@300']:.4f} | "
+                     f"{r['hv@300_q1']:.4f}-{r['hv@300_q3']:.4f} | {r['overhead_ms_per_eval']:.0f} |")
+    if checked:
+        lines += ["", "| problem | default HV@300 | target | met | default@100 > random@300 | best other @100 "
+                  "| default >= it | best other @300 | default >= it |",
+                  "| --- | ---: | ---: | --- | --- | --- | --- | --- | --- |"]
+        yes = {True: "yes", False: "**no**", None: "-"}
+        for c in checked:
+            lines.append(f"| {c['problem']} | {c['hv@300']:.4f} | {c['target']:.2f} | {yes[c['meets_target']]} | "
+                         f"{yes[c.get('ahead_of_random@300_by_100')]} | {c.get('best_other@100', '-')} | "
+                         f"{yes[c.get('at_least_best@100')]} | {c.get('best_other@300', '-')} | "
+                         f"{yes[c.get('at_least_best@300')]} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=list(SETS), required=True)
@@ -186,6 +208,7 @@ def main() -> None:
     plot_curves(results, out.with_suffix(".png"), ylim=(0.7, 1.0))
     note = {"set": args.set, "problems": [list(p) for p in problems], "tactics": tactics, "seeds": args.seeds,
             "budget": args.budget, "peers": PEERS_ABSENT}
+    out.with_suffix(".md").write_text(markdown(rows, checked))
     print(f"wrote {write_result(out, {**note, 'summary': rows, 'checks': checked, 'results': results})}")
 
 
