@@ -190,6 +190,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--jsonl", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--summary-only", action="store_true",
+                    help="run nothing: summarise the finished runs of these tactics (any seeds) in the JSONL")
     args = ap.parse_args()
     if args.budget < int(CHECKPOINTS[-1]):
         ap.error(f"--budget must be at least {CHECKPOINTS[-1]}: the study scores HV at {', '.join(CHECKPOINTS)}")
@@ -199,14 +201,20 @@ def main() -> None:
         keep = set(args.problems.split(","))
         problems = tuple(p for p in problems if problem_key({"accuracy_column": p[0], "latency_column": p[1]}) in keep)
     jsonl = args.jsonl or ROOT / "runs" / "search_generalise" / f"{args.set}.jsonl"
-    results = run_set(problems, tactics, args.seeds, args.budget, args.jobs, jsonl)
+    if args.summary_only:
+        wanted = {(acc, col) for acc, col in problems}
+        results = [r for r in load(jsonl) if (r["accuracy_column"], r["latency_column"]) in wanted
+                   and r["tactic"] in tactics and r["budget"] == args.budget]
+    else:
+        results = run_set(problems, tactics, args.seeds, args.budget, args.jobs, jsonl)
     rows = summarise(results, tactics)
     checked = checks(rows)
     print_tables(rows, checked)
     out = args.json or OUT / f"{args.set}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     plot_curves(results, out.with_suffix(".png"), ylim=(0.7, 1.0))
-    note = {"set": args.set, "problems": [list(p) for p in problems], "tactics": tactics, "seeds": args.seeds,
+    seeds = {t: len({r["seed"] for r in results if r["tactic"] == t}) for t in tactics}
+    note = {"set": args.set, "problems": [list(p) for p in problems], "tactics": tactics, "seeds": seeds,
             "budget": args.budget, "peers": PEERS_ABSENT}
     out.with_suffix(".md").write_text(markdown(rows, checked))
     print(f"wrote {write_result(out, {**note, 'summary': rows, 'checks': checked, 'results': results})}")
