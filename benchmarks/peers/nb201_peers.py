@@ -36,7 +36,7 @@ BUDGETS = ("100", "300", "500")
 def run_item(table: str, accuracy_column: str, tool: str, column: str, seed: int, budget: int) -> dict:
     problem, ideal, ref, true_hv = nb201_scoring(table, accuracy_column, column)
     trace = run_tool(problem, tool, budget, seed)
-    F = np.array([[100.0 - m["accuracy"], m["latency_ms"]] for m in trace.metrics])
+    F = np.array([problem.evaluators[0].objective_vector(m) for m in trace.metrics])
     return {"tool": tool, "key": column, "seed": seed, **score_trace(F, ideal, ref, true_hv, budget),
             **trace_fields(trace)}
 

@@ -151,13 +151,21 @@ def resolve_table(table: str | Path | None) -> Path:
     return found
 
 
+def split_columns(latency_column: str | Sequence[str]) -> list[str]:
+    """``"a+b+c"`` (or a sequence of names) -> the latency columns of one problem, in order."""
+    names = latency_column.split("+") if isinstance(latency_column, str) else list(latency_column)
+    return [c.strip() for c in names if c.strip()]
+
+
 class TableEvaluator(Evaluator):
-    """Looks configurations up in a table. Metrics: ``accuracy`` (max), ``latency_ms`` (min)."""
+    """Looks configurations up in a table. Metrics: ``accuracy`` (max) and, per latency column,
+    ``latency_ms`` (one column) or the column's own name (several: a multi-objective problem)."""
 
     metrics = {"accuracy": "max", "latency_ms": "min"}
     expensive = True
 
-    def __init__(self, table: str | Path, accuracy_column: str, latency_column: str, arch_column: str = "arch"):
+    def __init__(self, table: str | Path, accuracy_column: str, latency_column: str | Sequence[str],
+                 arch_column: str = "arch"):
         path = Path(table)
         if not path.is_file():
             raise ConfigError("table", f"file not found: {path}")
@@ -169,18 +177,26 @@ class TableEvaluator(Evaluator):
         if arch_column not in df.columns:
             raise ConfigError("arch_column", f"{arch_column!r} is not a column of {path.name}", columns)
         numeric = [c for c in columns if c != arch_column and pd.api.types.is_numeric_dtype(df[c])]
-        for field, col in (("accuracy_column", accuracy_column), ("latency_column", latency_column)):
+        latency_columns = split_columns(latency_column)
+        if not latency_columns:
+            raise ConfigError("latency_column", "names no column", numeric)
+        if len(set(latency_columns)) < len(latency_columns):
+            raise ConfigError("latency_column", f"names a column twice: {'+'.join(latency_columns)}")
+        for field, col in (("accuracy_column", accuracy_column), *(("latency_column", c) for c in latency_columns)):
             if col not in numeric:
                 raise ConfigError(field, f"{col!r} is not a numeric column of {path.name}", numeric)
-        self._rows: dict[tuple[str, ...], tuple[float, float]] = {}
-        columns_used = zip(df[arch_column], df[accuracy_column], df[latency_column], strict=True)
-        for i, (arch, acc, lat) in enumerate(columns_used):
+        self.latency_metrics = ["latency_ms"] if len(latency_columns) == 1 else latency_columns
+        self.metrics = {"accuracy": "max", **{m: "min" for m in self.latency_metrics}}
+        self._rows: dict[tuple[str, ...], tuple[float, ...]] = {}
+        values = df[[accuracy_column, *latency_columns]].to_numpy(dtype=float)
+        for i, (arch, row) in enumerate(zip(df[arch_column], values, strict=True)):
             try:
                 ops = tuple(parse_arch(arch))
             except ValueError as e:
                 raise ConfigError("table", f"row {i + 2}: arch {arch!r}: {e}") from e
-            self._rows[ops] = (float(acc), float(lat))
-        self.path, self.accuracy_column, self.latency_column = path, accuracy_column, latency_column
+            self._rows[ops] = tuple(float(v) for v in row)
+        self.path, self.accuracy_column, self.latency_columns = path, accuracy_column, latency_columns
+        self.latency_column = "+".join(latency_columns)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -191,12 +207,19 @@ class TableEvaluator(Evaluator):
             row = self._rows.get(tuple(c["op"]))
             if row is None:
                 raise KeyError(f"architecture {arch_string(c)} is not in the table")
-            out.append({"accuracy": row[0], "latency_ms": row[1]})
+            out.append({"accuracy": row[0], **dict(zip(self.latency_metrics, row[1:], strict=True))})
         return out
 
+    def objective_vector(self, metrics: dict[str, float]) -> list[float]:
+        """(100 - accuracy, latency...) of one measurement: the point that scoring places."""
+        return [100.0 - metrics["accuracy"], *(metrics[m] for m in self.latency_metrics)]
+
     def all_objectives(self) -> np.ndarray:
-        """(n, 2) array of (100 - accuracy, latency) for every row: the ground truth for scoring."""
-        return np.array([(100.0 - a, lat) for a, lat in self._rows.values()])
+        """(n, 1 + latency columns) array of (100 - accuracy, latency...) for every row: the ground
+        truth for scoring."""
+        F = np.array(list(self._rows.values()))
+        F[:, 0] = 100.0 - F[:, 0]
+        return F
 
     def fingerprint(self) -> str:
         return f"table:{self.path.name}:{self.accuracy_column}:{self.latency_column}"
@@ -205,27 +228,29 @@ class TableEvaluator(Evaluator):
 @dataclass(frozen=True)
 class NB201Options:
     """``table``: the CSV (default ``$TAILOR_NB201_TABLE`` or the shared table); the accuracy
-    (%, maximised) and latency (minimised) columns to search."""
+    (%, maximised) and latency (minimised) columns to search. ``latency_column`` may join several
+    columns with ``+`` (``latency_ms_pixel3+latency_ms_gold_6226``): one objective per device."""
 
     table: str | None = None
     accuracy_column: str = "cifar10_test_acc"
     latency_column: str = "latency_ms_pixel3"
 
 
-@register_problem("nb201", NB201Options, "NAS-Bench-201 table: accuracy vs a device's latency, looked up")
+@register_problem("nb201", NB201Options, "NAS-Bench-201 table: accuracy vs one or more devices' latency, looked up")
 def build_nb201(options: NB201Options, context: BuildContext) -> Problem:
     return nb201_problem(options.table, options.accuracy_column, options.latency_column)
 
 
 def nb201_problem(table: str | Path | None = None, accuracy_column: str = "cifar10_test_acc",
-                  latency_column: str = "latency_ms_pixel3") -> Problem:
-    """Maximise accuracy, minimise latency over the NB201 cells, looked up in ``table``."""
+                  latency_column: str | Sequence[str] = "latency_ms_pixel3") -> Problem:
+    """Maximise accuracy, minimise latency (on each device named, ``+``-joined) over the NB201
+    cells, looked up in ``table``."""
     table = resolve_table(table)
     evaluator = TableEvaluator(table, accuracy_column, latency_column)
     return Problem(
         name="nb201",
         space=nb201_space(),
         evaluators=[evaluator],
-        objectives=[Objective("accuracy", "max"), Objective("latency_ms", "min")],
+        objectives=[Objective("accuracy", "max"), *(Objective(m, "min") for m in evaluator.latency_metrics)],
         settings={"table_file": Path(table).name},
     )

@@ -51,6 +51,10 @@ def greedy_batch(front: np.ndarray, optimistic: np.ndarray, believed: np.ndarray
         idx = np.flatnonzero(alive)
         if len(idx) == 0:
             break
+        if optimistic.shape[1] > 2:
+            # a candidate dominated by another never adds more hypervolume than it, so the best
+            # pick lies on the candidates' own front: exact, and far fewer hypervolumes in 3-4 D
+            idx = idx[pareto_mask(optimistic[idx])]
         gain = hv_improvement(front, optimistic[idx], ref)
         j = int(np.argmax(gain))
         if gain[j] <= 0:

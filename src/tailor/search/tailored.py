@@ -46,11 +46,18 @@ class TailorTactic(Tactic):
     def __init__(self, n_init: int | None = None, kappa: float = 1.0, batch_fraction: float = 1 / 12,
                  enumerate_limit: int = 50_000, pool_pop: int = 100, pool_generations: int = 30,
                  fence: float | None = 1.5, clip: float | None = 1.2, neighbours: int = 1,
+                 neighbour_fraction: float = 0.0, neighbour_pick: str = "random",
                  features: Callable[[np.ndarray], np.ndarray] | None = None):
         """``neighbours``: picks per batch drawn from the measured front's unmeasured one-gene
-        neighbours. ``features``: gene matrix -> predictor inputs (default: the space's)."""
+        neighbours (at least; ``neighbour_fraction`` of the batch if that is more), chosen at
+        random, by the smallest optimistic domination gap (``gap``, a trust region around the
+        front ranked by the predictor), or alternately (``mixed``). ``features``: gene matrix ->
+        predictor inputs (default: the space's)."""
+        if neighbour_pick not in NEIGHBOUR_PICKS:
+            raise ValueError(f"neighbour_pick must be one of {NEIGHBOUR_PICKS}, got {neighbour_pick!r}")
         self.n_init, self.kappa, self.batch_fraction = n_init, kappa, batch_fraction
         self.fence, self.clip, self.neighbours, self._features = fence, clip, neighbours, features
+        self.neighbour_fraction, self.neighbour_pick = neighbour_fraction, neighbour_pick
         self.enumerate_limit, self.pool_pop, self.pool_generations = enumerate_limit, pool_pop, pool_generations
 
     def _n_init(self, budget: int) -> int:
@@ -87,13 +94,30 @@ class TailorTactic(Tactic):
         optimistic = mean - self.kappa * std
         on_front = pareto_mask(Fn)
         ref = np.full(self.n_obj, 1.1)
-        n_near = min(self.neighbours, n - 1)
+        n_near = min(max(self.neighbours, round(n * self.neighbour_fraction)), n - 1)
         chosen = pool[greedy_batch(Fn[on_front], optimistic, mean, n - n_near, ref)]
         if n_near > 0:
             near = self.space.neighbour_genes(history.genes[on_front])
             near = history.unseen(np.vstack([chosen, near]))[len(chosen):]
-            chosen = np.vstack([chosen, near[rng.permutation(len(near))[:n_near]]])
+            chosen = np.vstack([chosen, self._pick_neighbours(near, n_near, Fn[on_front], predict, rng)])
         return fill_unseen(history, chosen, n, rng)
+
+    def _pick_neighbours(self, near: np.ndarray, k: int, front: np.ndarray, predict,
+                         rng: np.random.Generator) -> np.ndarray:
+        """``k`` of the unmeasured front neighbours ``near``: random ones, or those whose
+        optimistic point lies closest to the measured front (``domination_gap``)."""
+        order = rng.permutation(len(near))
+        if self.neighbour_pick == "random" or len(near) <= k:
+            return near[order[:k]]
+        mean, std = predict(near)
+        by_gap = np.argsort(domination_gap(front, mean - self.kappa * std), kind="stable")
+        if self.neighbour_pick == "gap":
+            return near[by_gap[:k]]
+        picks: list[int] = []  # mixed: random first, then the smallest gap, alternately
+        for i in range(k):
+            source = order if i % 2 == 0 else by_gap
+            picks.append(int(next(j for j in source if j not in picks)))
+        return near[picks]
 
     def features(self, genes: np.ndarray) -> np.ndarray:
         return self.space.encode_genes(genes, "features") if self._features is None else self._features(genes)
@@ -125,11 +149,26 @@ class TailorTactic(Tactic):
         return np.vstack([evolved, mutants, random])
 
     def describe(self) -> dict:
+        # the neighbour-pick options appear only when set, so studies begun before they existed resume
+        extra = {k: v for k, v in (("neighbour_fraction", self.neighbour_fraction),
+                                   ("neighbour_pick", self.neighbour_pick)) if v != NEIGHBOUR_DEFAULTS[k]}
         return {"tactic": self.name, "kappa": self.kappa, "n_init": self.n_init,
                 "batch_fraction": self.batch_fraction, "fence": self.fence, "clip": self.clip,
-                "neighbours": self.neighbours, "enumerate_limit": self.enumerate_limit, "pool_pop": self.pool_pop,
+                "neighbours": self.neighbours, **extra, "enumerate_limit": self.enumerate_limit,
+                "pool_pop": self.pool_pop,
                 "pool_generations": self.pool_generations, "features": callable_id(self._features),
                 "predictor": callable_id(self.predictor_cls)}
+
+
+NEIGHBOUR_PICKS = ("random", "gap", "mixed")
+NEIGHBOUR_DEFAULTS = {"neighbour_fraction": 0.0, "neighbour_pick": "random"}
+
+
+def domination_gap(front: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """How far each point must move (the same amount on every objective) until no front point
+    dominates it: max over the front of min over objectives of (point - front); <= 0 when it is
+    not dominated."""
+    return (points[:, None, :] - front[None, :, :]).min(axis=2).max(axis=1)
 
 
 def robust_scale(F: np.ndarray, fence: float | None = 1.5) -> np.ndarray:
