@@ -112,7 +112,8 @@ def connect(settings: RaySettings, workers: int) -> None:
         if settings.address == LOCAL:
             cpus = max(os.cpu_count() or 1, math.ceil(workers * settings.cpus_per_worker))
             # Started here, this machine is the one with the named device.
-            resources = {settings.resource: float(workers)} if settings.resource else None
+            slots = max(workers, os.cpu_count() or 1)
+            resources = {settings.resource: float(slots)} if settings.resource else None
             ray.init(num_cpus=cpus, resources=resources, **common)
             return
         target = _host_port(settings.address)
