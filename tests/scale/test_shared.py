@@ -147,3 +147,21 @@ def test_a_killed_process_loses_nothing_and_its_claims_are_taken_over(store_url,
     by_id = {t.id: t for t in trials}
     assert all(by_id[t.id].owner != t.owner for t in held)  # the claims went to the second process
 
+
+
+def test_status_shows_finished_running_and_expired_per_process_and_worker(store_url, capsys):
+    from tailor.cli import main
+
+    store = open_store(store_url)
+    st = store.open_study("s", {"objectives": ["m:min"]})
+    planned = store.plan(st.id, 0, [(f"k{i}", {"i": i}) for i in range(5)], "t", 0)
+    store.claim(st.id, "hostA:1:7:a", 3, lease_s=600)
+    store.finish(planned[0].id, COMPLETE, {"m": 1.0}, None, 0.5, owner="hostA:1:7:a", worker="ray:n1:11")
+    store.finish(planned[1].id, FAIL, {}, "boom", 0.25, owner="hostA:1:7:a", worker="ray:n1:11")
+    store.claim(st.id, "hostB:1:8:b", 1, lease_s=0.01)
+    time.sleep(0.05)
+    assert main(["status", store_url]) == 0
+    out = " ".join(capsys.readouterr().err.split())
+    assert "1 finished, 1 failed, 1 running, 1 with an expired lease, 1 waiting" in out
+    assert "hostA:1:7:a │ ray:n1:11 │ 1 │ 1 │ 0 │ 0.75" in out and "hostA:1:7:a │ - │ 0 │ 0 │ 1" in out
+    assert "s left" in out and "expired" in out and "hostB:1:8:b" in out

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from tailor.cli import bench, export, report, search, train
+from tailor.cli import bench, export, report, search, status, train
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False,
                   help="Find, measure and export Pareto-optimal sub-networks.")
@@ -29,3 +29,4 @@ app.command("report")(report.report)
 app.command("bench")(bench.bench)
 app.command("train")(train.train)
 app.command("export")(export.export)
+app.command("status")(status.status)

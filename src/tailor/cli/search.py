@@ -34,8 +34,8 @@ def search(
     out: Path = typer.Option(None, "--out", help="Results folder; default runs/PROBLEM-TACTIC-sSEED."),
     workers: int = typer.Option(1, "--workers", help="Evaluate each batch in N local processes (1 thread each), "
                                 "or N Ray actors with --ray."),
-    ray: str = typer.Option(None, "--ray", is_flag=False, flag_value="local", metavar="[ADDRESS]",
-                            help="Evaluate on Ray actors: a local Ray without ADDRESS, else a cluster "
+    ray: str = typer.Option(None, "--ray", metavar="ADDRESS",
+                            help="Evaluate on Ray actors: 'local' starts Ray on this machine, else a cluster "
                             "(HOST:PORT, ray://HOST:PORT or auto)."),
     cpus_per_worker: float = typer.Option(1.0, "--cpus-per-worker", help="--ray: CPUs each actor asks for."),
     gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", help="--ray: GPUs each actor asks for."),
