@@ -220,11 +220,7 @@ class Study:
                     if self.n_finished >= budget:
                         break
                     if any(t.state == WAITING for t in self._stored):
-                        n = min(self._slots(), budget - self.n_finished)
-                        mine = self.store.claim(self.record.id, self.owner, n, self.lease_s, alive=owner_alive)
-                        if mine:
-                            self._evaluate(mine, on_trial, pool)
-                        else:
+                        if not self._work(budget, on_trial, pool):
                             time.sleep(POLL_S)  # the rest of the batch is measured by other processes
                         continue
                     if not self._plan(budget):
@@ -238,6 +234,21 @@ class Study:
         self._sync(on_trial)
         self.stats.wall_s = time.perf_counter() - start
         return self.stats
+
+    def _work(self, budget: int, on_trial, pool: Pool | None) -> bool:
+        """Claim and measure waiting trials until none is left to claim; False if there was none.
+
+        Only claims are read here (the waiting rows); the whole study is read again once per batch.
+        """
+        worked = False
+        while self.n_finished < budget:
+            n = min(self._slots(), budget - self.n_finished)
+            mine = self.store.claim(self.record.id, self.owner, n, self.lease_s, alive=owner_alive)
+            if not mine:
+                break
+            self._evaluate(mine, on_trial, pool)
+            worked = True
+        return worked
 
     def _slots(self) -> int:
         return self.workers

@@ -539,7 +539,8 @@ class SQLStore:
         now = time.time()
         out = []
         with self._tx("claiming trials", write=True) as conn:
-            rows = self._trial_rows(conn, study_id)
+            waiting = sa.select(*self._cols(trials)).where(self._of_study(study_id), trials.c.state == WAITING)
+            rows = conn.execute(waiting.order_by(trials.c.number)).mappings().all()
             for r in rows:
                 if len(out) >= n:
                     break
