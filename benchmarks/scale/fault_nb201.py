@@ -88,7 +88,7 @@ def main() -> None:
                 actors = ray_actor_pids() if ray_address else []
                 if not alive:
                     break
-                if actors and rng.random() < 0.4:
+                if actors and len(kills) % 2 == 1:  # every other kill a Ray actor, while there are some
                     pid = rng.choice(actors)
                     with_pid = {"what": "ray actor", "pid": pid, "t": round(time.perf_counter() - t0, 1)}
                     try:

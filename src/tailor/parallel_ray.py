@@ -23,7 +23,7 @@ from tailor.errors import ConfigError
 from tailor.parallel import THREAD_VARIABLES, Measured, check_workers, measure
 
 CONNECT_TIMEOUT_S = 10.0  # an address that does not answer: an error after this long, not a hang
-JOIN_TIMEOUT_S = 10.0  # an address that answers but is no Ray cluster (or a slow one): the same
+JOIN_TIMEOUT_S = 30.0  # an address that answers but is no Ray cluster (or a slow one): the same
 LOCAL = "local"  # --ray without an address: start a Ray instance on this machine
 
 

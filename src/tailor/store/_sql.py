@@ -539,16 +539,22 @@ class SQLStore:
         now = time.time()
         out = []
         with self._tx("claiming trials", write=True) as conn:
-            waiting = sa.select(*self._cols(trials)).where(self._of_study(study_id), trials.c.state == WAITING)
-            rows = conn.execute(waiting.order_by(trials.c.number)).mappings().all()
-            for r in rows:
-                if len(out) >= n:
+            # the lease columns of the waiting trials first (few, small), whole rows only for those claimed
+            waiting = conn.execute(sa.select(trials.c.id, trials.c.owner, trials.c.lease_until)
+                                   .where(self._of_study(study_id), trials.c.state == WAITING)
+                                   .order_by(trials.c.number)).all()
+            free = []
+            for tid, holder, until in waiting:
+                if len(free) >= n:
                     break
-                if r["state"] != WAITING:
-                    continue
-                held = r["owner"] is not None and r["owner"] != owner and (r["lease_until"] or 0) >= now
-                if held and (alive is None or alive(r["owner"])):
-                    continue
+                held = holder is not None and holder != owner and (until or 0) >= now
+                if not held or (alive is not None and not alive(holder)):
+                    free.append(tid)
+            if not free:
+                return []
+            rows = conn.execute(sa.select(*self._cols(trials)).where(trials.c.id.in_(free))
+                                .order_by(trials.c.number)).mappings().all()
+            for r in rows:
                 self._raise_if(trial_problems(r, self.summed))
                 if r["owner"] not in (None, owner):
                     log.info("trial %s: taking over the lease of %s", r["number"], r["owner"])
