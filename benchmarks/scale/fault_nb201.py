@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=25.0, help="seconds before the first kill (processes start)")
     ap.add_argument("--lease", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--name", default="fault_nb201", help="result file name under benchmarks/results/scale")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="tailor-fault-"))
@@ -145,7 +146,7 @@ def main() -> None:
         print(f"| {name} | {'yes' if ok else 'NO'} |")
     for i, e in errors.items():
         print(f"process {i}: {e}")
-    write_result(OUT / "fault_nb201.json", {
+    write_result(OUT / f"{args.name}.json", {
         "budget": args.budget, "processes": args.processes, "ray_processes": args.ray_processes,
         "finished": finished, "wall_s": round(wall, 1), "kills": kills, "checks": checks,
         "processes_that_stored": len(owners), "workers_that_stored": len(workers), "errors": errors,
