@@ -68,7 +68,8 @@ def main() -> None:
     cpu = CpuBoundAccuracy()
     cpu_configs = [{"hidden": 32 + (i % 4) * 16, "seed": i} for i in range(args.cpu_n)]
     walls = {1: [], 2: []}
-    pools = {w: RayPool([cpu], ["accuracy"], w, RaySettings(cpus_per_worker=1)) for w in (1, 2)}
+    # 0.5 CPU each: both pools (3 actors) fit on a 2-core machine at once, so they can run interleaved
+    pools = {w: RayPool([cpu], ["accuracy"], w, RaySettings(cpus_per_worker=0.5)) for w in (1, 2)}
     for w in (1, 2):
         run(pools[w], cpu_configs[:w])  # warm: actors started and imported
     for r in range(args.repeats):
