@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--name", default="fault_nb201", help="result file name under benchmarks/results/scale")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers this started (finally blocks)
 
     work = Path(tempfile.mkdtemp(prefix="tailor-fault-"))
     # RAY_AUTH_MODE: the head started here listens on loopback only; its drivers need no token

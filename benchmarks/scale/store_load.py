@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,7 +32,7 @@ OUT = Path("benchmarks/results/scale")
 def _worker(url: str, study_id: int, owner: str, start: mp.Event, done: mp.Queue) -> None:
     store = open_store(url)
     start.wait()
-    n = 0
+    n, cpu0 = 0, time.process_time()
     while True:
         claimed = store.claim(study_id, owner, 1, lease_s=30)
         if not claimed:
@@ -38,11 +40,12 @@ def _worker(url: str, study_id: int, owner: str, start: mp.Event, done: mp.Queue
         for t in claimed:
             if store.finish(t.id, COMPLETE, {"acc": 1.0, "lat": 2.0}, None, 0.0, owner=owner, worker="w"):
                 n += 1
-    done.put(n)
+    done.put((n, time.process_time() - cpu0))
     store.close()
 
 
-def measure(url: str, trials: int, procs: int) -> float:
+def measure(url: str, trials: int, procs: int) -> tuple[float, float]:
+    """Evaluations per second (wall) and the client CPU seconds each evaluation cost."""
     store = open_store(url)
     st = store.open_study(f"load-{procs}-{time.time_ns()}", {})
     for b in range(0, trials, 50):
@@ -56,12 +59,13 @@ def measure(url: str, trials: int, procs: int) -> float:
     time.sleep(3.0)  # all opened their store (imports done)
     t0 = time.perf_counter()
     start.set()
-    total = sum(done.get(timeout=600) for _ in ps)
+    got = [done.get(timeout=600) for _ in ps]
     wall = time.perf_counter() - t0
+    total, cpu = sum(n for n, _ in got), sum(c for _, c in got)
     for p in ps:
         p.join()
     assert total == trials, (total, trials)
-    return trials / wall
+    return trials / wall, cpu / trials
 
 
 def main() -> None:
@@ -70,21 +74,28 @@ def main() -> None:
     ap.add_argument("--procs", type=int, nargs="+", default=[1, 2, 4, 8])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers this started (finally blocks)
     rates: dict[str, dict[int, list[float]]] = {"sqlite": {}, "postgresql": {}}
+    cpu_ms: dict[str, dict[int, list[float]]] = {"sqlite": {}, "postgresql": {}}
     with temp_postgres(fsync=True) as pg, tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
             for procs in args.procs:
                 for backend in rates:
                     url = str(Path(tmp) / f"s{r}-{procs}.db") if backend == "sqlite" else pg.database()
-                    rates[backend].setdefault(procs, []).append(measure(url, args.trials, procs))
-                    print(f"repeat {r} {backend:10s} {procs} processes: {rates[backend][procs][-1]:7.1f} evals/s",
-                          flush=True)
+                    rate, cpu = measure(url, args.trials, procs)
+                    rates[backend].setdefault(procs, []).append(rate)
+                    cpu_ms[backend].setdefault(procs, []).append(cpu * 1e3)
+                    print(f"repeat {r} {backend:10s} {procs} processes: {rate:7.1f} evals/s, "
+                          f"{cpu * 1e3:6.2f} ms client CPU per evaluation", flush=True)
     table = {b: {p: round(statistics.median(v), 1) for p, v in per.items()} for b, per in rates.items()}
-    print("\n| processes | SQLite evals/s | PostgreSQL evals/s |\n|---:|---:|---:|")
+    cpu = {b: {p: round(statistics.median(v), 2) for p, v in per.items()} for b, per in cpu_ms.items()}
+    print("\n| processes | SQLite evals/s | PostgreSQL evals/s | SQLite client CPU ms/eval "
+          "| PostgreSQL client CPU ms/eval |\n|---:|---:|---:|---:|---:|")
     for p in args.procs:
-        print(f"| {p} | {table['sqlite'][p]} | {table['postgresql'][p]} |")
+        sq, pg = "sqlite", "postgresql"
+        print(f"| {p} | {table[sq][p]} | {table[pg][p]} | {cpu[sq][p]} | {cpu[pg][p]} |")
     write_result(OUT / "store_load.json", {"trials": args.trials, "repeats": args.repeats, "median_evals_per_s": table,
-                                           "all": rates})
+                                           "median_client_cpu_ms_per_eval": cpu, "all": rates, "all_cpu_ms": cpu_ms})
 
 
 if __name__ == "__main__":
