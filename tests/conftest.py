@@ -18,3 +18,18 @@ def nb201_table() -> str:
     if not os.path.isfile(path):
         pytest.skip(f"NAS-Bench-201 table not found at {path} (set TAILOR_NB201_TABLE)")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgresql_server():
+    """A real PostgreSQL server for the session (initdb + pg_ctl on a temporary folder, loopback only);
+    skips with the reason when the Debian package is not installed."""
+    from tailor.testing.postgres import TempPostgres, missing
+
+    why = missing()
+    if why:
+        pytest.skip(why)
+    server = TempPostgres()
+    server.start()
+    yield server
+    server.stop()

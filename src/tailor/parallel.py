@@ -14,12 +14,13 @@ import multiprocessing
 import os
 import pickle
 import signal
+import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any
+from typing import Any, Protocol
 
 from tailor.errors import ConfigError
 
@@ -28,6 +29,24 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
                     "VECLIB_MAXIMUM_THREADS")
 
 Measured = tuple[dict[str, float], str | None, float]  # metrics, error (None when it worked), seconds
+
+
+class Pool(Protocol):
+    """Workers that measure configurations with the same evaluators (local processes, Ray actors).
+
+    ``imap_unordered`` yields ``(index, measured, worker)`` as results arrive; ``worker`` names
+    the worker that measured it (for ``tailor status``). A context manager: leaving it stops them.
+    """
+
+    def imap_unordered(self, configs: Sequence[dict]) -> Iterator[tuple[int, Measured, str]]: ...
+
+    def __enter__(self) -> Pool: ...
+
+    def __exit__(self, exc_type, exc, tb) -> None: ...
+
+
+# Builds a pool from (evaluators, objective names, workers).
+PoolFactory = Callable[[Sequence[Any], Sequence[str], int], Pool]
 
 
 MAX_WORKERS = 1024  # local processes; more machines are a job for a distributed backend
@@ -110,8 +129,13 @@ def _init_worker(payload: bytes, objectives: list[str], parent_pid: int) -> None
         torch.set_num_threads(1)
 
 
-def _measure_in_worker(config: dict) -> Measured:
-    return measure(_evaluators, _objectives, config)
+def worker_name() -> str:
+    """This worker process, as ``tailor status`` shows it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _measure_in_worker(config: dict) -> tuple[Measured, str]:
+    return measure(_evaluators, _objectives, config), worker_name()
 
 
 # ------------------------------------------------------------------ in the parent
@@ -147,11 +171,12 @@ class WorkerPool:
             initializer=_init_worker, initargs=(payload, list(objectives), os.getpid()),
         )
 
-    def imap_unordered(self, configs: Sequence[dict]) -> Iterator[tuple[int, Measured]]:
+    def imap_unordered(self, configs: Sequence[dict]) -> Iterator[tuple[int, Measured, str]]:
         futures = {self._executor.submit(_measure_in_worker, c): i for i, c in enumerate(configs)}
         try:
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                measured, worker = future.result()
+                yield futures[future], measured, worker
         finally:  # stopped early (an error, or the consumer gave up): drop what has not started
             for future in futures:
                 future.cancel()
@@ -166,4 +191,5 @@ class WorkerPool:
         self.close(wait=exc_type is None)
 
 
-__all__ = ["MAX_WORKERS", "THREAD_VARIABLES", "WorkerPool", "check_workers", "measure"]
+__all__ = ["MAX_WORKERS", "THREAD_VARIABLES", "Pool", "PoolFactory", "WorkerPool", "check_workers", "measure",
+           "worker_name"]

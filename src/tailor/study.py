@@ -1,14 +1,21 @@
 """The study: the only module that knows space, evaluators, tactic and store together.
 
-Loop: plan a batch (the tactic's ask, stored as WAITING trials in one transaction), evaluate it,
-commit each result as it arrives. A rerun after a crash first finishes the waiting trials of the
-interrupted batch, then asks again; tactics are deterministic given (history, seed, batch index),
-so the resumed study ends exactly where an uninterrupted one would.
+Loop: plan a batch (the tactic's ask, stored as WAITING trials in one transaction), claim waiting
+trials (a lease in the store), evaluate them, commit each result as it arrives. Tactics are
+deterministic given (history, seed, batch index), and a batch is asked only when every trial planned
+before it is finished, so a resumed study ends exactly where an uninterrupted one would.
 
-With ``workers > 1`` a batch is measured by a pool of local processes (``tailor.parallel``) that
-lives for one ``optimize`` call. Results are committed by this process in the order they arrive,
-but enter the history only when the whole batch is in, in planning order, so the search does not
-depend on which worker finished first.
+Several processes (on one machine with SQLite, on several with PostgreSQL) can run the same study:
+each claims waiting trials under a lease that a heartbeat thread renews, so no configuration is
+measured twice; a lease that is not renewed (its process died) is taken over; whoever finds every
+planned trial finished plans the next batch, and a process that finds it already planned adopts it.
+The budget is the study's: the processes together stop at ``budget`` evaluations, all with the same
+study.
+
+With ``workers > 1`` the claimed trials are measured by a pool (``tailor.parallel``, or Ray with
+``tailor.parallel_ray``) that lives for one ``optimize`` call. Results are committed in the order
+they arrive, but enter the history only in planning order, so the search does not depend on which
+worker (or process) finished first.
 """
 
 from __future__ import annotations
@@ -16,7 +23,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
+import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +35,7 @@ import numpy as np
 
 from tailor.errors import ConfigError
 from tailor.objectives import Objective
-from tailor.parallel import Measured, WorkerPool, check_workers, measure
+from tailor.parallel import Measured, Pool, PoolFactory, WorkerPool, check_workers, measure
 from tailor.problems import Problem
 from tailor.search import History, Tactic
 from tailor.store import COMPLETE, FAIL, WAITING, SQLStore, TrialRecord
@@ -84,16 +95,79 @@ class CheapObjectives:
         return out
 
 
+LEASE_S = 30.0  # a claimed trial whose process has not renewed it for this long is taken over
+POLL_S = 0.25  # how often a process that waits for trials other processes measure looks again
+
+
+def check_lease(lease_s: object) -> float:
+    if isinstance(lease_s, bool) or not isinstance(lease_s, (int, float)) or not 1 <= lease_s <= 86_400:
+        raise ConfigError("lease", f"must be a number of seconds in 1..86400, got {lease_s!r}")
+    return float(lease_s)
+
+
+def _pid_scope() -> str:
+    """This machine and PID namespace: where a process id names the same process."""
+    try:
+        ns = os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        ns = "-"
+    return f"{socket.gethostname()}:{ns}"
+
+
+def new_owner() -> str:
+    """A name for this process in the store: machine, PID namespace, PID and a random tag."""
+    return f"{_pid_scope()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def owner_alive(owner: str) -> bool:
+    """False when ``owner`` is a process of this machine that no longer exists (no need to wait for
+    its lease); True for any other (it may be alive, its lease says until when)."""
+    scope, _, rest = owner.rpartition(":")[0].rpartition(":")
+    if scope != _pid_scope() or not rest.isdigit():
+        return True
+    try:
+        os.kill(int(rest), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - exists, under another user
+        return True
+    return True
+
+
+class Heartbeat:
+    """A thread that renews this process's leases every third of the lease time."""
+
+    def __init__(self, store: SQLStore, study_id: int, owner: str, lease_s: float):
+        self.store, self.study_id, self.owner, self.lease_s = store, study_id, owner, lease_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tailor-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease_s / 3):
+            try:
+                self.store.renew(self.study_id, self.owner, self.lease_s)
+            except Exception as e:  # the next beat tries again; the lease outlives one missed beat
+                log.warning("could not renew leases: %s", e)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class Study:
     """Ties a problem, a tactic and a store; ``optimize(budget)`` runs or resumes the search.
 
-    ``workers`` is how many local processes measure a batch (1: in this process). It is not part
-    of the study's settings: any number of workers gives the same study.
+    ``workers`` is how many workers measure claimed trials (1 without ``pool``: in this process).
+    ``pool`` builds the pool from (evaluators, objective names, workers); default: local processes.
+    Neither is part of the study's settings: any number of workers or processes gives the same study.
     """
 
     def __init__(self, problem: Problem, tactic: Tactic, store: SQLStore, name: str = "tailor", seed: int = 0,
-                 workers: int = 1):
+                 workers: int = 1, pool: PoolFactory | None = None, lease_s: float = LEASE_S):
         self.workers = check_workers(workers)
+        self.lease_s = check_lease(lease_s)
+        self.pool_factory = pool
         self.problem, self.tactic, self.store, self.seed = problem, tactic, store, int(seed)
         self.objectives: Sequence[Objective] = problem.objectives
         settings = {  # everything that changes results: a resume with other settings is refused
@@ -104,21 +178,13 @@ class Study:
             "evaluators": [e.fingerprint() for e in problem.evaluators],
         }
         self.record = store.open_study(name, settings)
+        self.owner = new_owner()
         tactic.setup(problem.space, len(self.objectives), self.seed, exact=CheapObjectives.of(problem))
         self.history = History(problem.space, len(self.objectives))
-        self._waiting: list[TrialRecord] = []
-        # Finished trials not yet in the history: it takes them in planning order, so one that
-        # finished before a trial planned ahead of it (parallel workers) waits for that one.
-        self._held: list[TrialRecord] = []
-        stored = store.trials(self.record.id)
-        first_waiting = min((t.number for t in stored if t.state == WAITING), default=math.inf)
-        for t in stored:
-            if t.state == WAITING:
-                self._waiting.append(t)
-            elif t.number < first_waiting:
-                self._remember(t)
-            else:
-                self._held.append(t)
+        self._in_history = 0  # trials (in planning order) the history holds
+        self._stored: list[TrialRecord] = []
+        self._finished_ids: set[int] = set()
+        self._sync(None)
         self.stats = RunStats()
 
     # ------------------------------------------------------------------ queries
@@ -127,47 +193,92 @@ class Study:
 
     @property
     def n_finished(self) -> int:
-        return self.history.n_seen + len(self._held)
+        return len(self._finished_ids)
 
     # ------------------------------------------------------------------ the loop
     def optimize(self, budget: int, on_trial: Callable[[TrialRecord, int], None] | None = None) -> RunStats:
         """Run until ``budget`` evaluations (finished or failed) are in the study.
 
         Args:
-            budget: total number of real evaluations for the study, counting earlier runs.
-            on_trial: called after each finished trial (in the order they finish) with the trial
-                and the finished count.
+            budget: total number of real evaluations for the study, counting earlier runs and
+                other processes working on it.
+            on_trial: called after each trial this process finishes, and for each trial it sees
+                that another process finished, with the trial and the finished count.
         """
         check_budget(budget)
         start = time.perf_counter()
         self.stats = RunStats()
         with contextlib.ExitStack() as stack:
+            if self.store.shared:
+                stack.callback(Heartbeat(self.store, self.record.id, self.owner, self.lease_s).stop)
             pool = None
-            if self.workers > 1 and self.n_finished < budget:
-                names = [o.name for o in self.objectives]
-                pool = stack.enter_context(WorkerPool(self.problem.evaluators, names, self.workers))
-            if self._waiting or self._held:
-                todo, self._waiting = self._waiting[: max(budget - self.n_finished, 0)], []
-                self._evaluate(todo, on_trial, pool)
-            while self.n_finished < budget:
-                batch = self.history.n_batches
-                n = min(self.tactic.batch_size(self.history, budget), budget - self.n_finished)
-                rng = np.random.default_rng([self.seed, batch])
-                genes = self.tactic.ask(self.history, n, rng)
-                if len(genes) == 0:
-                    log.warning("the search space has no unseen configuration left")
-                    break
-                if len(genes) > n:
-                    raise RuntimeError(f"tactic {self.tactic.name} proposed {len(genes)} > {n} configurations")
-                if batch == 0 and self.problem.seed_configs:
-                    genes = self._with_seeds(genes, budget - self.n_finished)
-                space = self.problem.space
-                configs = [space.from_genes(g) for g in genes]
-                planned = self.store.plan(self.record.id, batch, [(space.key(c), c) for c in configs],
-                                          self.tactic.name, self.seed)
-                self._evaluate(planned, on_trial, pool)
+            if self._wants_pool() and self.n_finished < budget:  # a pool that cannot start fails before any plan
+                pool = stack.enter_context(self._make_pool())
+            try:
+                while True:
+                    self._sync(on_trial)
+                    if self.n_finished >= budget:
+                        break
+                    if any(t.state == WAITING for t in self._stored):
+                        if not self._work(budget, on_trial, pool):
+                            time.sleep(POLL_S)  # the rest of the batch is measured by other processes
+                        continue
+                    if not self._plan(budget):
+                        break
+            except BaseException:
+                # Interrupted: what finished is committed; give back the rest at once, so that a
+                # rerun (or another process) need not wait for the leases to expire.
+                with contextlib.suppress(Exception):
+                    self.store.release(self.record.id, self.owner)
+                raise
+        self._sync(on_trial)
         self.stats.wall_s = time.perf_counter() - start
         return self.stats
+
+    def _work(self, budget: int, on_trial, pool: Pool | None) -> bool:
+        """Claim and measure waiting trials until none is left to claim; False if there was none.
+
+        Only claims are read here (the waiting rows); the whole study is read again once per batch.
+        """
+        worked = False
+        while self.n_finished < budget:
+            n = min(self._slots(), budget - self.n_finished)
+            mine = self.store.claim(self.record.id, self.owner, n, self.lease_s, alive=owner_alive)
+            if not mine:
+                break
+            self._evaluate(mine, on_trial, pool)
+            worked = True
+        return worked
+
+    def _slots(self) -> int:
+        return self.workers
+
+    def _wants_pool(self) -> bool:
+        return self.pool_factory is not None or self.workers > 1
+
+    def _make_pool(self) -> Pool:
+        names = [o.name for o in self.objectives]
+        factory = self.pool_factory or WorkerPool
+        return factory(self.problem.evaluators, names, self.workers)
+
+    def _plan(self, budget: int) -> bool:
+        """Ask the tactic for the next batch and store it (or adopt it, if another process did); False: none left."""
+        batch = self.history.n_batches
+        n = min(self.tactic.batch_size(self.history, budget), budget - len(self._stored))
+        rng = np.random.default_rng([self.seed, batch])
+        genes = self.tactic.ask(self.history, n, rng)
+        if len(genes) == 0:
+            log.warning("the search space has no unseen configuration left")
+            return False
+        if len(genes) > n:
+            raise RuntimeError(f"tactic {self.tactic.name} proposed {len(genes)} > {n} configurations")
+        if batch == 0 and self.problem.seed_configs:
+            genes = self._with_seeds(genes, budget - len(self._stored))
+        space = self.problem.space
+        configs = [space.from_genes(g) for g in genes]
+        self.store.plan(self.record.id, batch, [(space.key(c), c) for c in configs], self.tactic.name, self.seed,
+                        adopt=True)
+        return True
 
     def _with_seeds(self, genes: np.ndarray, room: int) -> np.ndarray:
         """The problem's seed configurations, then the tactic's first proposals (those that are not
@@ -177,44 +288,47 @@ class Study:
         both = self.history.unseen(np.vstack([seeds, genes]))  # drops repeats, seeds first
         return both[:room]
 
-    def _evaluate(self, planned: Sequence[TrialRecord], on_trial, pool: WorkerPool | None) -> None:
-        """Measure a planned batch, commit each result as it arrives, then extend the history."""
-        unfinished = dict(enumerate(planned))
-        try:
-            if pool is None:
-                for i, trial in enumerate(planned):
-                    measured = self._measure(trial.config)
-                    self.stats.eval_s += measured[2]
-                    self._commit(i, unfinished, measured, on_trial)
-            else:  # evaluation time is the wall time spent waiting for the workers
-                t0 = time.perf_counter()
-                try:
-                    for i, measured in pool.imap_unordered([t.config for t in planned]):
-                        self._commit(i, unfinished, measured, on_trial)
-                finally:
-                    self.stats.eval_s += time.perf_counter() - t0
-        except BaseException:
-            # Interrupted: what finished is committed and held; the rest is still WAITING in the
-            # store, and a further optimize() resumes it exactly as a new Study would.
-            self._waiting = [unfinished[i] for i in sorted(unfinished)]
-            raise
-        for trial in sorted(self._held, key=lambda t: t.number):
-            self._remember(trial)
-        self._held = []
+    def _sync(self, on_trial) -> None:
+        """Read the study back: trials others finished, and the history up to the first unfinished one."""
+        self._stored = self.store.trials(self.record.id)
+        for t in self._stored:
+            if t.state != WAITING and t.id not in self._finished_ids:
+                self._finished_ids.add(t.id)
+                if on_trial:
+                    on_trial(t, self.n_finished)
+        for t in self._stored[self._in_history:]:
+            if t.state == WAITING:
+                break
+            self._remember(t)
+            self._in_history += 1
 
-    def _commit(self, i: int, unfinished: dict[int, TrialRecord], measured: Measured, on_trial) -> None:
-        """Store planned trial ``i`` finished (one transaction), then hold it for the history."""
-        trial = unfinished[i]
+    def _evaluate(self, claimed: Sequence[TrialRecord], on_trial, pool: Pool | None) -> None:
+        """Measure claimed trials and commit each result as it arrives."""
+        if pool is None:
+            for trial in claimed:
+                measured = self._measure(trial.config)
+                self.stats.eval_s += measured[2]
+                self._commit(trial, measured, "main", on_trial)
+            return
+        t0 = time.perf_counter()  # evaluation time is the wall time spent waiting for the workers
+        try:
+            for i, measured, worker in pool.imap_unordered([t.config for t in claimed]):
+                self._commit(claimed[i], measured, worker, on_trial)
+        finally:
+            self.stats.eval_s += time.perf_counter() - t0
+
+    def _commit(self, trial: TrialRecord, measured: Measured, worker: str, on_trial) -> None:
+        """Store a claimed trial finished (one transaction)."""
         metrics, error, duration = measured
         if error is not None:
             log.warning("evaluation failed: %s", error)
         state = COMPLETE if error is None else FAIL
         clean = {k: v for k, v in metrics.items() if v is not None and math.isfinite(v)}
-        self.store.finish(trial.id, state, clean, error, duration)
+        if not self.store.finish(trial.id, state, clean, error, duration, owner=self.owner, worker=worker):
+            return  # another process took over the lease and finished it first: its result stands
         done = TrialRecord(trial.id, trial.number, trial.batch, trial.key, trial.config, state,
-                           clean, error, duration, trial.tactic, trial.seed)
-        del unfinished[i]
-        self._held.append(done)
+                           clean, error, duration, trial.tactic, trial.seed, self.owner, worker)
+        self._finished_ids.add(trial.id)
         self.stats.evaluated += 1
         if on_trial:
             on_trial(done, self.n_finished)
@@ -231,4 +345,5 @@ class Study:
         self.history.add(genes, f, trial.batch)
 
 
-__all__ = ["COMPLETE", "FAIL", "CheapObjectives", "RunStats", "Study", "check_budget"]
+__all__ = ["COMPLETE", "FAIL", "LEASE_S", "CheapObjectives", "RunStats", "Study", "check_budget", "check_lease",
+           "new_owner", "owner_alive"]

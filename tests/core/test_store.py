@@ -4,8 +4,10 @@ from tailor.errors import ConfigError
 from tailor.store import COMPLETE, FAIL, WAITING, open_store
 
 
-@pytest.fixture(params=["file", "memory"])
+@pytest.fixture(params=["file", "memory", "postgresql"])
 def store(request, tmp_path):
+    if request.param == "postgresql":  # a fresh database on a real server (skips without PostgreSQL)
+        return open_store(request.getfixturevalue("postgresql_server").database())
     return open_store(str(tmp_path / "s.db") if request.param == "file" else "sqlite://")
 
 

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from tailor.cli import bench, evolve, export, profile, report, search, train
+from tailor.cli import bench, evolve, export, profile, report, search, status, train
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, pretty_exceptions_enable=False,
                   help="Find, measure and export Pareto-optimal sub-networks.")
@@ -31,3 +31,4 @@ app.command("train")(train.train)
 app.command("export")(export.export)
 app.command("evolve")(evolve.evolve)
 app.command("profile")(profile.profile)
+app.command("status")(status.status)

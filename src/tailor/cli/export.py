@@ -40,7 +40,7 @@ def export(
     problem = rebuild_study_problem(record.settings)
     out = writable_dir("out", out)
     meta = {"supernet": problem.settings.get("supernet"), "supernet_kwargs": problem.settings.get("supernet_kwargs"),
-            "problem": problem.spec.to_dict(), "study": study, "trial_id": str(chosen.number),
+            "problem": problem.spec.to_dict(), "study": store.where, "trial_id": str(chosen.number),
             "metrics": chosen.metrics}
     paths, verification = export_and_verify(problem.supernet, chosen.config, out, problem.evaluators, meta,
                                             chosen.metrics, verify)

@@ -28,8 +28,8 @@ def report(
     if check:
         problems = store.check(full=True)
         if problems:
-            raise ConfigError("study", f"{study}: damaged ({'; '.join(problems[:3])})")
-        say(f"{study}: integrity check passed")
+            raise ConfigError("study", f"{store.where}: damaged ({'; '.join(problems[:3])})")
+        say(f"{store.where}: integrity check passed")
     record = store.load_study(name)
     objectives = objectives_of(record.settings)
     data = build_report(store.trials(record.id, ("COMPLETE", "FAIL")), objectives)

@@ -34,15 +34,26 @@ def search(
     study: str = typer.Option(None, "--study", help="Study file (SQLite) or SQLAlchemy URL; default OUT/study.db."),
     name: str = typer.Option("tailor", "--name", help="Study name inside the store."),
     out: Path = typer.Option(None, "--out", help="Results folder; default runs/PROBLEM-TACTIC-sSEED."),
-    workers: int = typer.Option(1, "--workers", help="Evaluate each batch in N local processes (1 thread each)."),
+    workers: int = typer.Option(1, "--workers", help="Evaluate each batch in N local processes (1 thread each), "
+                                "or N Ray actors with --ray."),
+    ray: str = typer.Option(None, "--ray", metavar="ADDRESS",
+                            help="Evaluate on Ray actors: 'local' starts Ray on this machine, else a cluster "
+                            "(HOST:PORT, ray://HOST:PORT or auto)."),
+    cpus_per_worker: float = typer.Option(1.0, "--cpus-per-worker", help="--ray: CPUs each actor asks for."),
+    gpus_per_worker: float = typer.Option(0.0, "--gpus-per-worker", help="--ray: GPUs each actor asks for."),
+    ray_resource: str = typer.Option(None, "--ray-resource", help="--ray: a custom resource each actor asks one "
+                                     "unit of (the node with the target device)."),
+    lease: float = typer.Option(30.0, "--lease", help="Seconds a claimed evaluation stays with this process "
+                                "without a heartbeat before another process sharing the study takes it over."),
 ) -> None:
     """Find the Pareto front of a problem; rerunning the same command resumes it."""
+    from tailor.errors import ConfigError
     from tailor.parallel import check_workers
     from tailor.problems import BuildContext, ProblemSpec, build_problem
     from tailor.results import front, knee, write_results
     from tailor.search import SearchSpec
     from tailor.store import open_store
-    from tailor.study import Study, check_budget
+    from tailor.study import Study, check_budget, check_lease
 
     if supernet is not None:
         problem = "supernet"
@@ -56,6 +67,16 @@ def search(
     search_spec = SearchSpec.parse(tactic, key_values("tactic-option", tactic_option), seed)
     budget = check_budget(DEFAULT_BUDGETS.get(problem, 100) if budget is None else budget)
     check_workers(workers)
+    check_lease(lease)
+    pool = None
+    if ray is not None:
+        from tailor.parallel_ray import RaySettings, prepare, ray_pool
+
+        ray_settings = RaySettings(ray, cpus_per_worker, gpus_per_worker, ray_resource)
+        prepare(ray_settings, workers)  # an unreachable cluster: one line now, not after the problem is built
+        pool = ray_pool(ray_settings)
+    elif (cpus_per_worker, gpus_per_worker, ray_resource) != (1.0, 0.0, None):
+        raise ConfigError("ray", "--cpus-per-worker, --gpus-per-worker and --ray-resource need --ray")
     the_tactic = search_spec.build()
     label = supernet if problem == "supernet" else problem
     out = writable_dir("out", out or Path("runs") / f"{label}-{search_spec.tactic}-s{seed}")
@@ -70,7 +91,8 @@ def search(
                        status=f"loss {r['loss']:.3f}, largest acc {r['val_acc_largest']:.3f}")
 
         the_problem = build_problem(problem_spec, BuildContext(on_epoch=on_epoch))
-    the_study = Study(the_problem, the_tactic, store, name=name, seed=seed, workers=workers)
+    the_study = Study(the_problem, the_tactic, store, name=name, seed=seed, workers=workers, pool=pool,
+                      lease_s=lease)
     already = the_study.n_finished
     if already:
         say(f"resuming study {name!r}: {already} evaluations already stored")

@@ -129,4 +129,6 @@ def to_trial(row: Mapping[str, Any]) -> TrialRecord:
         config=json.loads(row["config"]), state=row["state"],
         metrics=json.loads(row["metrics"]) if row["metrics"] else {}, error=row["error"],
         duration_s=None if duration is None else float(duration), tactic=row["tactic"], seed=row["seed"],
+        owner=row.get("owner"), worker=row.get("worker"), claimed=row.get("claimed"),
+        lease_until=row.get("lease_until"),
     )

@@ -29,6 +29,12 @@ class TrialRecord:
     duration_s: float | None = None
     tactic: str = ""
     seed: int = 0
+    # Who works on it: the process holding its lease (WAITING) or that stored it, the worker that
+    # measured it, when it was claimed and until when the lease holds (seconds since the epoch).
+    owner: str | None = None
+    worker: str | None = None
+    claimed: float | None = None
+    lease_until: float | None = None
 
 
 @dataclass(frozen=True)

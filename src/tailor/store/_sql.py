@@ -19,7 +19,7 @@ import logging
 import sqlite3
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -57,6 +57,11 @@ log = logging.getLogger(__name__)
 NAME_MAX = 200  # studies.name
 BUSY_TIMEOUT_MS = 30_000  # how long SQLite waits for another process's lock before "database is locked"
 KEY_MAX = 64  # trials.config_key and trials.tactic
+OWNER_MAX = 128  # trials.owner and trials.worker
+CONNECT_TIMEOUT_S = 10  # a database server that does not answer: an error after this long, not a hang
+# Every write transaction on a server database takes this advisory lock first: writers then run one
+# after another, as SQLite's BEGIN IMMEDIATE makes them, whatever the isolation level.
+WRITE_LOCK_KEY = 0x7461696C6F72  # "tailor"
 
 STATE_CHECK = f"state IN ({', '.join(repr(s) for s in STATES)})"
 
@@ -89,15 +94,24 @@ trials = sa.Table(
     sa.Column("seed", sa.Integer, nullable=False),
     sa.Column("finished", sa.Float, nullable=True),
     sa.Column("checksum", sa.String(16), nullable=True),
+    # Leases (stores written since several processes share a study; older ones get them on open).
+    # Not covered by the checksum: they change with every heartbeat and say who works, not what was found.
+    sa.Column("owner", sa.String(OWNER_MAX), nullable=True),
+    sa.Column("worker", sa.String(OWNER_MAX), nullable=True),
+    sa.Column("claimed", sa.Float, nullable=True),
+    sa.Column("lease_until", sa.Float, nullable=True),
     sa.UniqueConstraint("study_id", "config_key", name="uq_study_config"),
     sa.UniqueConstraint("study_id", "number", name="uq_study_number"),
     sa.CheckConstraint(STATE_CHECK, name="ck_trial_state"),
 )
 # Columns that stores written before checksums lack.
 _ADDED = {"studies": ("n_trials", "checksum"), "trials": ("checksum",)}
+# Columns that stores written before leases lack.
+_LEASE = ("owner", "worker", "claimed", "lease_until")
 # Statements built once: SQLAlchemy reuses their compiled form, the values go in as parameters.
 _SEAL_TRIAL = trials.update().where(trials.c.id == sa.bindparam("tid")).values(checksum=sa.bindparam("sum"))
 _FINISH_TRIAL = trials.update().where(trials.c.id == sa.bindparam("tid"), trials.c.state == WAITING)
+_CLAIM_TRIAL = trials.update().where(trials.c.id == sa.bindparam("tid"), trials.c.state == WAITING)
 _SEAL_STUDY = studies.update().where(studies.c.id == sa.bindparam("sid"))
 
 
@@ -108,6 +122,9 @@ def storage_url(study: str | Path) -> str:
     """A path becomes an SQLite URL (its folder is created); anything with '://' is used as a SQLAlchemy URL."""
     text = str(study)
     if "://" in text:
+        scheme, rest = text.split("://", 1)
+        if scheme in ("postgresql", "postgres"):  # SQLAlchemy's default driver is psycopg2; tailor ships psycopg 3
+            return f"postgresql+psycopg://{rest}"
         return text
     path = Path(text).expanduser()
     try:
@@ -158,14 +175,18 @@ class SQLStore:
     def __init__(self, url: str):
         self.url = url
         try:
-            self.engine = sa.create_engine(url)
+            self.engine = sa.create_engine(url, **_engine_options(url))
         except (SQLAlchemyError, ModuleNotFoundError, ValueError) as e:
             raise StoreError("url", f"cannot open store {_shown(url)!r}: {first_line(e)}") from e
         self.sqlite = self.engine.dialect.name == "sqlite"
+        self.postgresql = self.engine.dialect.name == "postgresql"
         db = self.engine.url.database if self.sqlite else None
         self.path = Path(db) if db and db != ":memory:" and not db.startswith("file:") else None
         self.where = str(self.path) if self.path else self.engine.url.render_as_string(hide_password=True)
+        # Another process can open the same study (an in-memory SQLite store lives in one connection).
+        self.shared = not self.sqlite or self.path is not None
         self.summed = True  # rows carry checksums (False: an old store opened read-only)
+        self.leased = True  # trials carry lease columns (False: an old store opened read-only)
         if self.sqlite:
             _sqlite_events(self.engine)
         try:
@@ -192,13 +213,15 @@ class SQLStore:
                 layout = self._layout(conn)  # again, now holding the write lock
                 if layout == "empty":
                     _meta.create_all(conn)
-                elif layout == "old":
-                    self._upgrade(conn)
+                elif layout != "current":
+                    self._upgrade(conn, layout)
         except StoreError as e:
-            if e.kind != "readonly" or layout != "old":
+            if e.kind != "readonly" or layout in ("empty", "current"):
                 raise
-            self.summed = False  # read what is there; any write will say read-only
-            log.info("%s: an older store, read-only: rows are checked without checksums", self.where)
+            # read what is there; any write will say read-only
+            self.summed, self.leased = layout not in ("old", "old-unleased"), False
+            log.info("%s: an older store, read-only: %s", self.where,
+                     "rows are checked without checksums" if not self.summed else "no leases")
 
     def _read_only_fallback(self) -> bool:
         """SQLite cannot open a WAL file in a folder it cannot write to: read it as immutable instead.
@@ -231,41 +254,57 @@ class SQLStore:
         if missing:
             raise Damage(f"table {missing.pop()} is missing")
         added = 0
+        leases = 0
         for table in (studies, trials):
             have = {c["name"] for c in inspector.get_columns(table.name)}
+            optional = (*_ADDED[table.name], *(_LEASE if table is trials else ()))
             for c in table.c:
-                if c.name not in have and c.name not in _ADDED[table.name]:
+                if c.name not in have and c.name not in optional:
                     raise Damage(f"table {table.name} has no column {c.name}")
             unknown = have - set(table.c.keys())
             if unknown:
                 raise Damage(f"table {table.name} has an unknown column {unknown.pop()}")
             added += sum(c in have for c in _ADDED[table.name])
+            if table is trials:
+                leases = sum(c in have for c in _LEASE)
+        if leases not in (0, len(_LEASE)):
+            raise Damage("the lease columns are incomplete")
         if added == 0:
+            if leases:
+                raise Damage("lease columns without checksum columns")
             return "old"
         if added != sum(len(v) for v in _ADDED.values()):
             raise Damage("the checksum columns are incomplete")
+        if leases == 0:
+            return "unleased"
         # New stores check states in the schema; upgraded ones cannot (states are checked on read anyway).
         checks = {_squash(c["sqltext"]) for c in inspector.get_check_constraints("trials")}
         if self.sqlite and checks not in (set(), {_squash(STATE_CHECK)}):
             raise Damage("the check on trial states was altered")
         return "current"
 
-    def _upgrade(self, conn: sa.Connection) -> None:
-        """Give an older store its checksum columns, after checking every row as it stands."""
-        for table, columns in _ADDED.items():
-            for column in columns:
-                ddl = sa.schema.CreateColumn(sa.Table(table, _meta).c[column]).compile(dialect=conn.dialect)
-                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {ddl}")
-        for study in conn.execute(sa.select(studies)).mappings().all():
+    def _upgrade(self, conn: sa.Connection, layout: str) -> None:
+        """Give an older store its lease columns and (before checksums) its checksum columns,
+        after checking every row as it stands."""
+        added = [("trials", c) for c in _LEASE]
+        if layout == "old":
+            added += [(table, c) for table, columns in _ADDED.items() for c in columns]
+        for table, column in added:
+            ddl = sa.schema.CreateColumn(sa.Table(table, _meta).c[column]).compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {ddl}")
+        if layout != "old":
+            log.info("%s: upgraded the store with trial leases", self.where)
+            return
+        for study in conn.execute(sa.select(*self._cols(studies, summed=False))).mappings().all():
             self._raise_if(study_problems(study, summed=False))
-            rows = self._trial_rows(conn, study["id"])
+            rows = self._trial_rows(conn, study["id"], summed=False)
             problems = [p for r in rows for p in trial_problems(r, summed=False)]
             self._raise_if(problems or sequence_problems([r["number"] for r in rows],
                                                          [r["config_key"] for r in rows], None))
             for r in rows:
                 conn.execute(_SEAL_TRIAL, {"tid": r["id"], "sum": checksum(r, TRIAL_SUMMED)})
             self._seal_study(conn, {**study, "n_trials": len(rows)})
-        log.info("%s: upgraded the store with row checksums", self.where)
+        log.info("%s: upgraded the store with row checksums and trial leases", self.where)
 
     # ------------------------------------------------------------------ checks
     def check(self, full: bool = False) -> list[str]:
@@ -387,12 +426,15 @@ class SQLStore:
 
     # ------------------------------------------------------------------ trials
     def plan(
-        self, study_id: int, batch: int, items: Sequence[tuple[str, dict[str, Any]]], tactic: str, seed: int
+        self, study_id: int, batch: int, items: Sequence[tuple[str, dict[str, Any]]], tactic: str, seed: int,
+        adopt: bool = False,
     ) -> list[TrialRecord]:
         """Store a proposed batch as WAITING trials, in one transaction.
 
         Raises ``ValueError`` if a configuration is already in the study (tactics must never
         propose one): the unique key makes that impossible even with several workers.
+        ``adopt``: if batch ``batch`` is already stored (another process sharing the study planned
+        it first, from the same history), return its trials instead of planning it again.
         """
         batch, seed, tactic = int(batch), int(seed), str(tactic)
         keys = [k for k, _ in items]
@@ -409,6 +451,11 @@ class SQLStore:
                 # (SQLite renders no FOR UPDATE: its BEGIN IMMEDIATE already serialises writers)
                 conn.execute(sa.select(studies.c.id).where(studies.c.id == study_id).with_for_update())
                 study = self._study_by_id(conn, study_id)
+                if adopt:
+                    rows = [r for r in self._trial_rows(conn, study_id) if r["batch"] == batch]
+                    if rows:
+                        self._raise_if([p for r in rows for p in trial_problems(r, self.summed)])
+                        return [to_trial(r) for r in rows]
                 count = conn.execute(sa.select(sa.func.count()).select_from(trials)
                                      .where(self._of_study(study_id))).scalar_one()
                 if self.summed:
@@ -443,13 +490,20 @@ class SQLStore:
         return out
 
     def finish(
-        self, trial_id: int, state: str, metrics: dict[str, float] | None, error: str | None, duration_s: float
-    ) -> None:
-        """Record the outcome of one evaluation atomically; a finished trial is never changed."""
+        self, trial_id: int, state: str, metrics: dict[str, float] | None, error: str | None, duration_s: float,
+        owner: str | None = None, worker: str | None = None,
+    ) -> bool:
+        """Record the outcome of one evaluation atomically; a finished trial is never changed.
+
+        ``owner`` (a process sharing the study): a trial that another process finished after taking
+        over its expired lease is left as it is, and False returned; without an owner that is an error.
+        """
         if state not in (COMPLETE, FAIL):
             raise ValueError(f"finish state must be COMPLETE or FAIL, got {state}")
         values = {"state": state, "metrics": _dumps(metrics or {}), "error": None if error is None else str(error),
                   "duration_s": float(duration_s), "finished": time.time()}
+        if self.leased:
+            values.update(owner=_cut(owner), worker=_cut(worker), lease_until=None)
         with self._tx("storing a finished trial", write=True) as conn:
             row = conn.execute(sa.select(*self._cols(trials)).where(trials.c.id == trial_id)).mappings().first()
             if row is None:
@@ -460,6 +514,9 @@ class SQLStore:
                 raise ValueError(f"trial {trial_id} is not waiting (no such trial)")
             self._raise_if(trial_problems(row, self.summed))
             if row["state"] != WAITING:
+                if owner is not None:
+                    log.info("trial %s was finished by %s, who took over its lease", row["number"], row["owner"])
+                    return False
                 raise ValueError(f"trial {trial_id} is not waiting (already finished?)")
             if self.summed:
                 values["checksum"] = checksum({**row, **values}, TRIAL_SUMMED)
@@ -469,6 +526,57 @@ class SQLStore:
                 raise Damage(f"the database refused a valid result ({e.orig})") from e
             if res.rowcount != 1:
                 raise Damage(f"trial {row['number']} could not be updated")
+        return True
+
+    # ------------------------------------------------------------------ leases
+    def claim(self, study_id: int, owner: str, n: int, lease_s: float,
+              alive: Callable[[str], bool] | None = None) -> list[TrialRecord]:
+        """Lease up to ``n`` WAITING trials of the study to ``owner``, in planning order.
+
+        A trial can be claimed when nobody holds it, ``owner`` already does, its lease expired
+        (its process stopped renewing it), or ``alive(holder)`` says its holder is gone.
+        """
+        now = time.time()
+        out = []
+        with self._tx("claiming trials", write=True) as conn:
+            # the lease columns of the waiting trials first (few, small), whole rows only for those claimed
+            waiting = conn.execute(sa.select(trials.c.id, trials.c.owner, trials.c.lease_until)
+                                   .where(self._of_study(study_id), trials.c.state == WAITING)
+                                   .order_by(trials.c.number)).all()
+            free = []
+            for tid, holder, until in waiting:
+                if len(free) >= n:
+                    break
+                held = holder is not None and holder != owner and (until or 0) >= now
+                if not held or (alive is not None and not alive(holder)):
+                    free.append(tid)
+            if not free:
+                return []
+            rows = conn.execute(sa.select(*self._cols(trials)).where(trials.c.id.in_(free))
+                                .order_by(trials.c.number)).mappings().all()
+            for r in rows:
+                self._raise_if(trial_problems(r, self.summed))
+                if r["owner"] not in (None, owner):
+                    log.info("trial %s: taking over the lease of %s", r["number"], r["owner"])
+                conn.execute(_CLAIM_TRIAL, {"tid": r["id"], "owner": _cut(owner), "claimed": now,
+                                            "lease_until": now + lease_s})
+                out.append(to_trial({**r, "owner": _cut(owner), "claimed": now, "lease_until": now + lease_s}))
+        return out
+
+    def renew(self, study_id: int, owner: str, lease_s: float) -> int:
+        """Heartbeat: extend the leases ``owner`` holds; how many it holds."""
+        with self._tx("renewing leases", write=True) as conn:
+            res = conn.execute(trials.update().where(self._of_study(study_id), trials.c.owner == _cut(owner),
+                                                     trials.c.state == WAITING)
+                               .values(lease_until=time.time() + lease_s))
+            return int(res.rowcount)
+
+    def release(self, study_id: int, owner: str) -> None:
+        """Give back the leases ``owner`` holds (it stops): another process may take them at once."""
+        with self._tx("releasing leases", write=True) as conn:
+            conn.execute(trials.update().where(self._of_study(study_id), trials.c.owner == _cut(owner),
+                                               trials.c.state == WAITING)
+                         .values(owner=None, claimed=None, lease_until=None))
 
     def trials(self, study_id: int, states: Iterable[str] = STATES) -> list[TrialRecord]:
         """All trials of a study in planning order, as frozen records; the whole study is checked."""
@@ -481,8 +589,8 @@ class SQLStore:
                                              study["n_trials"] if self.summed else None))
         return [to_trial(r) for r in rows if r["state"] in states]
 
-    def _trial_rows(self, conn: sa.Connection, study_id: int) -> list[sa.RowMapping]:
-        rows = conn.execute(sa.select(*self._cols(trials)).where(self._of_study(study_id))).mappings().all()
+    def _trial_rows(self, conn: sa.Connection, study_id: int, summed: bool | None = None) -> list[sa.RowMapping]:
+        rows = conn.execute(sa.select(*self._cols(trials, summed)).where(self._of_study(study_id))).mappings().all()
         return sorted(rows, key=lambda r: (r["number"] if isinstance(r["number"], int) else -1))
 
     def _of_study(self, study_id: int) -> sa.ColumnElement[bool]:
@@ -491,8 +599,11 @@ class SQLStore:
         column = trials.c.study_id + 0 if self.sqlite else trials.c.study_id
         return column == study_id
 
-    def _cols(self, table: sa.Table) -> list[sa.Column]:
-        return [c for c in table.c if self.summed or c.name not in _ADDED[table.name]]
+    def _cols(self, table: sa.Table, summed: bool | None = None) -> list[sa.Column]:
+        """The table's columns that this store has (``summed=False``: as before checksums)."""
+        summed = self.summed if summed is None else summed
+        return [c for c in table.c if (summed or c.name not in _ADDED[table.name])
+                and (self.leased or c.name not in _LEASE)]
 
     # ------------------------------------------------------------------ faults
     @contextlib.contextmanager
@@ -502,7 +613,13 @@ class SQLStore:
             with self.engine.connect() as conn:
                 if write and self.sqlite:
                     conn.execution_options(tailor_write=True)
+                elif self.postgresql:
+                    # Readers see one snapshot (a study row and its trials agree); writers hold the
+                    # advisory lock, so each statement may read the latest commit (READ COMMITTED).
+                    conn.execution_options(isolation_level="READ COMMITTED" if write else "REPEATABLE READ")
                 with conn.begin():
+                    if write and self.postgresql:
+                        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
                     yield conn
         except Damage as e:
             raise damaged(self.where, str(e)) from None
@@ -560,6 +677,21 @@ def _switch_to_wal(cur: sqlite3.Cursor) -> None:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    """Server databases: give up connecting after ``CONNECT_TIMEOUT_S`` unless the URL or PGCONNECT_TIMEOUT says."""
+    import os
+
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "postgresql" or "connect_timeout" in parsed.query \
+            or os.environ.get("PGCONNECT_TIMEOUT"):
+        return {}
+    return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
+
+
+def _cut(text: str | None) -> str | None:
+    return None if text is None else str(text)[:OWNER_MAX]
 
 
 def _shown(url: str) -> str:
