@@ -86,3 +86,15 @@ def conv_out(size: int, stride: int) -> int:
     """Spatial size after a padded (k // 2) odd-kernel conv or 3x3/s2/p1 pool: ceil(size / stride)."""
     return (size - 1) // stride + 1
 
+
+
+def image_input(channels: int, size: int) -> tuple[torch.Tensor, ...]:
+    """A fixed batch-1 image input for exporting a block (same tensor on every machine)."""
+    return (torch.randn(1, channels, size, size, generator=torch.Generator().manual_seed(0)),)
+
+
+def image_family_options(args: Any) -> dict[str, Any]:
+    """An image family's sizes as a table records them (dropout does not change latency)."""
+    import dataclasses
+
+    return {k: v for k, v in dataclasses.asdict(args).items() if k != "dropout"}

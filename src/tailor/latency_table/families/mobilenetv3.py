@@ -4,19 +4,13 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 from typing import Any
 
-import torch
 from torch import nn
 
-from tailor.latency_table.blocks import BlockSpec, conv_out, register_blocks
+from tailor.latency_table.blocks import BlockSpec, conv_out, image_family_options, image_input, register_blocks
 from tailor.space import Config
 from tailor.supernets.elastic_ops import check_config
-
-
-def _x(c: int, n: int) -> tuple[torch.Tensor, ...]:
-    return (torch.randn(1, c, n, n, generator=torch.Generator().manual_seed(0)),)
 
 
 @register_blocks("mobilenetv3")
@@ -27,7 +21,7 @@ class MobileNetV3Blocks:
         self.net, self.args = net, net.args
 
     def options(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self.args).items() if k != "dropout"}
+        return image_family_options(self.args)
 
     # ---------------------------------------------------------------- keys
     def _sizes(self, r: int) -> list[int]:
@@ -61,10 +55,10 @@ class MobileNetV3Blocks:
         for r in sorted(a.resolutions):
             sizes = self._sizes(r)
             out[f"stem/r{r}"] = BlockSpec(f"stem/r{r}", lambda r=r: (
-                copy.deepcopy(net.stem), _x(a.in_channels, r), None))
+                copy.deepcopy(net.stem), image_input(a.in_channels, r), None))
             head = nn.Sequential(copy.deepcopy(net.final_expand), copy.deepcopy(net.head))
             out[f"head/n{sizes[-1]}"] = BlockSpec(
-                f"head/n{sizes[-1]}", lambda h=head, n=sizes[-1]: (h, _x(net.stages[-1][0].out_ch, n), None))
+                f"head/n{sizes[-1]}", lambda h=head, n=sizes[-1]: (h, image_input(net.stages[-1][0].out_ch, n), None))
             for s, stage in enumerate(net.stages):
                 for i in (0, 1) if net.max_depth > 1 else (0,):
                     block = stage[i]
@@ -73,5 +67,5 @@ class MobileNetV3Blocks:
                         for e in a.expand_ratios:
                             key = self._block_key(s, i, sizes[s], k, e)
                             out[key] = BlockSpec(key, lambda b=block, k=k, e=e, n=n_in: (
-                                b.export(k, e), _x(b.in_ch, n), None))
+                                b.export(k, e), image_input(b.in_ch, n), None))
         return out

@@ -4,19 +4,13 @@ middle channels, stride, shortcut), pooled classifier per last width."""
 from __future__ import annotations
 
 import copy
-import dataclasses
 from typing import Any
 
-import torch
 from torch import nn
 
-from tailor.latency_table.blocks import BlockSpec, conv_out, register_blocks
+from tailor.latency_table.blocks import BlockSpec, conv_out, image_family_options, image_input, register_blocks
 from tailor.space import Config
 from tailor.supernets.elastic_ops import check_config, make_divisible
-
-
-def _x(c: int, n: int) -> tuple[torch.Tensor, ...]:
-    return (torch.randn(1, c, n, n, generator=torch.Generator().manual_seed(0)),)
 
 
 @register_blocks("resnet")
@@ -27,7 +21,7 @@ class ResNetBlocks:
         self.net, self.args = net, net.args
 
     def options(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self.args).items() if k != "dropout"}
+        return image_family_options(self.args)
 
     def _sizes(self, r: int) -> list[int]:
         """Input spatial size of each stage's first block, then the head's."""
@@ -73,11 +67,11 @@ class ResNetBlocks:
                 key = f"stem/r{r}/c{w}"
                 out[key] = BlockSpec(key, lambda w=w, r=r: (nn.Sequential(
                     net.stem_conv.export(a.in_channels, w), net.stem_bn.export(w), nn.ReLU(),
-                    copy.deepcopy(net.pool)), _x(a.in_channels, r), None))
+                    copy.deepcopy(net.pool)), image_input(a.in_channels, r), None))
             for c in self._widths(len(a.stage_channels) - 1):
                 key = f"head/n{sizes[-1]}/c{c}"
                 out[key] = BlockSpec(key, lambda c=c, n=sizes[-1]: (nn.Sequential(
-                    nn.AdaptiveAvgPool2d(1), nn.Flatten(), net.classifier.export(c)), _x(c, n), None))
+                    nn.AdaptiveAvgPool2d(1), nn.Flatten(), net.classifier.export(c)), image_input(c, n), None))
             for s, stage in enumerate(net.stages):
                 ins = self._stem_widths() if s == 0 else self._widths(s - 1)
                 for cout in self._widths(s):
@@ -91,5 +85,5 @@ class ResNetBlocks:
                             for cin in cins:
                                 key = self._block_key(n, cin, cout, mid, stride, first)
                                 out[key] = BlockSpec(key, lambda b=block, cin=cin, cout=cout, e=e, n=n: (
-                                    b.export(cin, cout, e), _x(cin, n), None))
+                                    b.export(cin, cout, e), image_input(cin, n), None))
         return out
