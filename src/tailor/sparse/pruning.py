@@ -44,13 +44,15 @@ def layers_of(model: nn.Module, dense_first: bool = True, include: Callable[[str
 
 
 def _block_scores(weight: torch.Tensor, block: int) -> torch.Tensor:
-    """(blocks, in) L1 norm of each block of ``block`` output channels at one input channel."""
+    """(blocks, in) mean |w| of each block of ``block`` output channels at one input channel."""
     w = weight.detach().reshape(weight.shape[0], -1).abs().float()
     out = w.shape[0]
     blocks = -(-out // block)
     padded = torch.zeros(blocks * block, w.shape[1])
     padded[:out] = w
-    return padded.reshape(blocks, block, -1).sum(1)
+    rows = torch.full((blocks, 1), float(block))
+    rows[-1] = out - (blocks - 1) * block  # a last, partial block is scored by its mean too
+    return padded.reshape(blocks, block, -1).sum(1) / rows
 
 
 def block_mask(scores: torch.Tensor, density: float, block: int, out_features: int) -> torch.Tensor:
@@ -135,7 +137,7 @@ class Pruner:
     def apply(self) -> None:
         """Zero every masked weight (in place)."""
         for name, m in self.layers.items():
-            m.weight.mul_(self.masks[name].to(m.weight.dtype))
+            m.weight.masked_fill_(~self.masks[name], 0.0)  # not a product: 0 * inf is nan
 
     def attach(self, optimizer: torch.optim.Optimizer) -> None:
         """Re-apply the masks after each ``optimizer.step()`` (until ``detach``)."""
