@@ -3,7 +3,8 @@
 Each module keeps the dense (masked) weight too: it runs dense when autograd needs gradients,
 for dtypes other than float32, and wherever its measured break-even says the sparse kernel
 would be slower (``dispatch="auto"``: on the first input of a new shape and thread count, both
-paths are timed side by side and the faster one is kept for that shape).
+paths are timed side by side, fastest of several alternating calls, and the faster one is kept
+for that shape).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,11 +22,15 @@ from tailor.sparse._kernel import spmm
 
 DISPATCH = ("auto", "sparse", "dense")
 MAX_DENSITY = 0.6  # above this the kernel never beats BLAS (measured: break-even near 25-35 %)
-_TIMING_REPEATS = 7
+_TIMING_REPEATS = 9
 
 
-def _median_pair(a: Any, b: Any, repeats: int = _TIMING_REPEATS) -> tuple[float, float]:
-    """Medians of ``a()`` and ``b()`` timed alternately (shared machines drift; ratios hold)."""
+def _best_pair(a: Any, b: Any, repeats: int = _TIMING_REPEATS) -> tuple[float, float]:
+    """Fastest of ``repeats`` calls of ``a()`` and ``b()``, timed alternately.
+
+    The minimum, not the median: on a machine shared with other work, slow samples are the
+    other work's, and alternating keeps drift from favouring either path.
+    """
     a(), b()  # warm up: compile, caches, allocator
     ta, tb = [], []
     for _ in range(repeats):
@@ -36,7 +40,7 @@ def _median_pair(a: Any, b: Any, repeats: int = _TIMING_REPEATS) -> tuple[float,
         t = time.perf_counter()
         b()
         tb.append(time.perf_counter() - t)
-    return float(np.median(ta)), float(np.median(tb))
+    return float(min(ta)), float(min(tb))
 
 
 class _SparseBase(nn.Module):
@@ -75,7 +79,7 @@ class _SparseBase(nn.Module):
             if self.density > MAX_DENSITY:
                 self.decisions[key] = {"sparse": False, "dense_s": float("nan"), "sparse_s": float("nan")}
             else:
-                td, ts = _median_pair(dense, sparse)
+                td, ts = _best_pair(dense, sparse)
                 self.decisions[key] = {"sparse": ts < td, "dense_s": td, "sparse_s": ts}
         return bool(self.decisions[key]["sparse"])
 
