@@ -124,3 +124,22 @@ def test_export_round_trip(tmp_path) -> None:  # noqa: ANN001
         torch.testing.assert_close(loaded(x), ref, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(densify(loaded)(x), ref, rtol=1e-5, atol=1e-5)
     assert not sparse_layers(loaded)
+
+
+def test_fold_batchnorm_keeps_outputs_and_zeros() -> None:
+    from tailor.sparse import fold_batchnorm
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(8, 16, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+    random_prune(net, 0.75, "uniform", block=2, dense_first=False, rng=np.random.default_rng(0))
+    net.train()
+    net(torch.randn(4, 8, 5, 5))  # running statistics away from 0 / 1
+    net.eval()
+    x = torch.randn(2, 8, 5, 5)
+    with torch.no_grad():
+        ref = net(x)
+        zeros = net[0].weight == 0
+        fold_batchnorm(net)
+        assert isinstance(net[1], nn.Identity) and net[0].bias is not None
+        assert torch.equal(net[0].weight == 0, zeros)
+        torch.testing.assert_close(net(x), ref, rtol=1e-5, atol=1e-5)

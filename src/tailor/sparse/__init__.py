@@ -13,6 +13,7 @@ from tailor.sparse._kernel import backend, max_threads, spmm
 from tailor.sparse._sparsify import densify, sparse_layers, sparsify, weight_sparsity
 from tailor.sparse.density import DISTRIBUTIONS, check_sparsity, layer_densities
 from tailor.sparse.export import load_sparse, runtime_description, save_sparse
+from tailor.sparse.fold import fold_batchnorm, fold_conv_bn
 from tailor.sparse.modules import SparseConv2d, SparseLinear
 from tailor.sparse.pruning import Pruner, layers_of, prunable, random_prune
 from tailor.sparse.schedule import GradualPruner, cubic_sparsity
@@ -29,6 +30,8 @@ __all__ = [
     "check_sparsity",
     "cubic_sparsity",
     "densify",
+    "fold_batchnorm",
+    "fold_conv_bn",
     "infer_block",
     "layer_densities",
     "layers_of",
