@@ -153,3 +153,4 @@ def test_gradual_pruner_reaches_target_as_trainer_callback() -> None:
     assert seen[-1] == pytest.approx(0.8, abs=0.01)
     for name, m in pruner.layers.items():  # weights really zero where masked
         assert ((m.weight != 0) <= pruner.masks[name]).all()
+

@@ -100,3 +100,4 @@ def spmm_numpy(w: PackedWeight, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         sums = np.add.reduceat(gathered * vals[None, :, j, None], starts, axis=1)  # (N, filled, P)
         out[:, filled * b + j, :] += sums
     return out
+

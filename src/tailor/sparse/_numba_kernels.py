@@ -85,3 +85,4 @@ def spmm_parallel(x, values, deltas, nnz, nz_ptr, value_ptr, start, b, y, strip)
                 for p0 in range(0, pixels, strip):
                     _block(xi, values, deltas, nnz[blk], nz_ptr[blk], value_ptr[blk], start[blk], b, yi, blk * b,
                            p0, min(pixels, p0 + strip))
+

@@ -9,6 +9,7 @@ for that shape).
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -58,6 +59,15 @@ class _SparseBase(nn.Module):
         self.packed: PackedWeight = pack(weight2d.detach().cpu().float().numpy(),
                                          None if bias is None else bias.detach().cpu().float().numpy(), block)
         self.decisions: dict[str, dict[str, float | bool]] = {}
+        self._bufs: dict[tuple[int, str], torch.Tensor] = {}  # per-thread scratch, reused across calls
+
+    def _scratch(self, slot: str, shape: tuple[int, ...]) -> torch.Tensor:
+        """A reused float32 buffer (the transposed input, the kernel's output before transposing)."""
+        key = (threading.get_ident(), slot)
+        buf = self._bufs.get(key)
+        if buf is None or tuple(buf.shape) != shape:
+            buf = self._bufs[key] = torch.empty(shape, dtype=torch.float32)
+        return buf
 
     @property
     def block(self) -> int:
@@ -83,10 +93,17 @@ class _SparseBase(nn.Module):
                 self.decisions[key] = {"sparse": ts < td, "dense_s": td, "sparse_s": ts}
         return bool(self.decisions[key]["sparse"])
 
-    def _run_chw(self, x3: torch.Tensor) -> torch.Tensor:
-        """(N, C_in, P) float32 -> (N, C_out, P) through the kernel."""
-        x3 = x3.detach().contiguous()
-        out = torch.empty((x3.shape[0], self.packed.out_padded, x3.shape[2]), dtype=torch.float32)
+    def _run_chw(self, x3: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, C_in, P) float32 -> (N, C_out, P) through the kernel.
+
+        A non-contiguous ``x3`` is copied into a reused buffer; ``out`` (N, out_padded, P) is
+        written if given, else a new tensor.
+        """
+        x3 = x3.detach()
+        if not x3.is_contiguous():
+            x3 = self._scratch("x", tuple(x3.shape)).copy_(x3)
+        if out is None:
+            out = torch.empty((x3.shape[0], self.packed.out_padded, x3.shape[2]), dtype=torch.float32)
         spmm(self.packed, x3.numpy(), out.numpy(), threads=torch.get_num_threads())
         return out if self.packed.out_padded == self.packed.out_features else out[:, : self.packed.out_features]
 
@@ -138,9 +155,10 @@ class SparseLinear(_SparseBase):
 
     def _sparse(self, x: torch.Tensor) -> torch.Tensor:
         lead = x.shape[:-1]
-        xt = x.reshape(-1, self.in_features).t().unsqueeze(0)  # (1, C_in, tokens)
-        y = self._run_chw(xt)[0]  # (C_out, tokens)
-        return y.t().reshape(*lead, self.out_features)
+        xt = x.detach().reshape(-1, self.in_features).t().unsqueeze(0)  # (1, C_in, tokens): copied once
+        scratch = self._scratch("y", (1, self.packed.out_padded, xt.shape[2]))
+        y = self._run_chw(xt, scratch)[0]  # (C_out, tokens)
+        return y.t().contiguous().reshape(*lead, self.out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self._sparse_ok(x):

@@ -19,14 +19,21 @@ from torch import nn
 from tailor.errors import ConfigError
 from tailor.sparse._format import check_block
 from tailor.sparse.density import check_sparsity, layer_densities
+from tailor.supernets.elastic_ops import ElasticConv2d
 
 CRITERIA = ("magnitude", "random")
 
 
 def prunable(module: nn.Module) -> bool:
-    """A layer the sparse kernel runs: ``Linear`` or ``Conv2d`` 1x1 with groups 1."""
+    """A layer the sparse kernel runs: ``Linear`` or ``Conv2d`` 1x1 with groups 1.
+
+    Also an elastic 1x1 convolution of a super-network (its full weight is masked, so every
+    sub-network sliced from it inherits the mask: a masked super-network).
+    """
     if isinstance(module, nn.Linear):
         return True
+    if isinstance(module, ElasticConv2d):
+        return module.max_kernel == 1 and not module.depthwise
     return isinstance(module, nn.Conv2d) and tuple(module.kernel_size) == (1, 1) and module.groups == 1
 
 
@@ -37,7 +44,7 @@ def layers_of(model: nn.Module, dense_first: bool = True, include: Callable[[str
     ``dense_first``: leave the model's first convolution or linear layer dense (the stem).
     ``include(name, module)``: a further filter (e.g. only FFN layers).
     """
-    found = {n: m for n, m in model.named_modules() if isinstance(m, nn.Conv2d | nn.Linear)}
+    found = {n: m for n, m in model.named_modules() if isinstance(m, nn.Conv2d | nn.Linear | ElasticConv2d)}
     first = next(iter(found), None)
     return {n: m for n, m in found.items()
             if prunable(m) and not (dense_first and n == first) and (include is None or include(n, m))}
