@@ -123,8 +123,9 @@ def main() -> None:
     with torch.no_grad():
         for m in runners.values():
             m(ids, mask)
-        for r in range(args.repeats):
-            for k in keys[r % len(keys):] + keys[: r % len(keys)]:
+        order = np.random.default_rng(0)
+        for _ in range(args.repeats):  # a new order each round
+            for k in (keys[i] for i in order.permutation(len(keys))):
                 t = time.perf_counter()
                 runners[k](ids, mask)
                 samples[k].append(time.perf_counter() - t)

@@ -70,8 +70,9 @@ def latency(models: dict[str, nn.Module], x: torch.Tensor, repeats: int) -> dict
             m(x)
         samples: dict[str, list[float]] = {k: [] for k in models}
         keys = list(models)
-        for r in range(repeats):  # rotating order: no model always runs after the same one
-            for k in keys[r % len(keys):] + keys[: r % len(keys)]:
+        order = np.random.default_rng(0)
+        for _ in range(repeats):  # a new order each round: no model always runs after the same one
+            for k in (keys[i] for i in order.permutation(len(keys))):
                 t = time.perf_counter()
                 models[k](x)
                 samples[k].append(time.perf_counter() - t)

@@ -55,9 +55,10 @@ def measure(fns: dict, repeats: int) -> dict[str, dict[str, float]]:
     timers = {k: _timer(f, max(1, int(0.0003 / max(probe[k], 1e-7)))) for k, f in fns.items()}
     samples: dict[str, list[float]] = {k: [] for k in fns}
     keys = list(fns)
-    for r in range(repeats):  # the order rotates: whoever runs after dense torch finds a colder cache
-        for k in keys[r % len(keys):] + keys[: r % len(keys)]:
-            samples[k].append(timers[k]())
+    order = np.random.default_rng(0)
+    for _ in range(repeats):  # a new order each round: whoever runs after dense torch finds a colder cache
+        for i in order.permutation(len(keys)):
+            samples[keys[i]].append(timers[keys[i]]())
     return {k: {"median": float(np.median(v)), "min": float(np.min(v))} for k, v in samples.items()}
 
 
