@@ -12,11 +12,13 @@ from tailor.sparse import GradualPruner, Pruner, layers_of
 def test_gradual_pruner_as_the_trainers_on_step_masks_a_supernet() -> None:
     from tailor.problems.supernet import DIGITS_SIZES
     from tailor.supernets.elastic_ops import ElasticConv2d
-    from tailor.train import Trainer, TrainSpec
+    from tailor.train import DataSplit, Trainer, TrainSpec, load_digits
 
     spec = TrainSpec(supernet="mobilenetv3", supernet_kwargs=DIGITS_SIZES["mobilenetv3"], epochs=1,
-                     max_steps_per_epoch=4, sampler="spos", seed=0)
-    trainer = Trainer(spec)
+                     batch_size=16, max_steps_per_epoch=4, sampler="spos", seed=0)
+    d = load_digits(0.2, 0)
+    small = DataSplit(d.x_train[:128], d.y_train[:128], d.x_val[:32], d.y_val[:32], d.classes)  # fast epoch end
+    trainer = Trainer(spec, data=small)
     layers = layers_of(trainer.supernet)
     assert any(isinstance(m, ElasticConv2d) for m in layers.values())  # the elastic 1x1 convolutions
     assert not any(isinstance(m, ElasticConv2d) and m.max_kernel > 1 for m in layers.values())
