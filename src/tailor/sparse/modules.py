@@ -59,6 +59,7 @@ class _SparseBase(nn.Module):
         self.packed: PackedWeight = pack(weight2d.detach().cpu().float().numpy(),
                                          None if bias is None else bias.detach().cpu().float().numpy(), block)
         self.decisions: dict[str, dict[str, float | bool]] = {}
+        self._fast: dict[tuple[tuple[int, ...], int], bool] = {}
         self._bufs: dict[tuple[int, str], torch.Tensor] = {}  # per-thread scratch, reused across calls
 
     def _scratch(self, slot: str, shape: tuple[int, ...]) -> torch.Tensor:
@@ -80,6 +81,18 @@ class _SparseBase(nn.Module):
     def _sparse_ok(self, x: torch.Tensor) -> bool:
         return (x.dtype == torch.float32 and x.device.type == "cpu"
                 and not (torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)))
+
+    def _use_sparse(self, x: torch.Tensor) -> bool:
+        """The dispatch decision for ``x`` (cached per shape and thread count: a dict lookup per call)."""
+        if self.dispatch != "auto":
+            return self.dispatch == "sparse"
+        fast = (tuple(x.shape), torch.get_num_threads())
+        known = self._fast.get(fast)
+        if known is None:
+            with torch.no_grad():
+                known = self._fast[fast] = self._choose(f"{fast[0]}@{fast[1]}", lambda: self._dense(x),
+                                                        lambda: self._sparse(x))
+        return known
 
     def _choose(self, key: str, dense: Any, sparse: Any) -> bool:
         """True to run sparse for inputs described by ``key`` (measured once per key)."""
@@ -132,12 +145,8 @@ class SparseConv2d(_SparseBase):
         return self._run_chw(x.reshape(n, c, h * w)).reshape(n, self.out_channels, h, w)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self._sparse_ok(x) or x.ndim != 4:
-            return self._dense(x)
-        key = f"{tuple(x.shape)}@{torch.get_num_threads()}"
-        with torch.no_grad():
-            if self._choose(key, lambda: self._dense(x), lambda: self._sparse(x)):
-                return self._sparse(x)
+        if x.ndim == 4 and self._sparse_ok(x) and self._use_sparse(x):
+            return self._sparse(x)
         return self._dense(x)
 
 
@@ -161,12 +170,8 @@ class SparseLinear(_SparseBase):
         return y.t().contiguous().reshape(*lead, self.out_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self._sparse_ok(x):
-            return self._dense(x)
-        key = f"{tuple(x.shape)}@{torch.get_num_threads()}"
-        with torch.no_grad():
-            if self._choose(key, lambda: self._dense(x), lambda: self._sparse(x)):
-                return self._sparse(x)
+        if self._sparse_ok(x) and self._use_sparse(x):
+            return self._sparse(x)
         return self._dense(x)
 
 
