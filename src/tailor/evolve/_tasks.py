@@ -8,16 +8,15 @@ frames). Tasks register once with ``register_task(name, options)``.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from tailor.errors import UnknownNameError
 from tailor.evolve._policy import PolicySpec
 from tailor.options import options_from_dict, options_to_dict
+from tailor.registry import Registry
 
 _BUILTIN_MODULES = ("tailor.evolve._gym_tasks",)
 
@@ -68,47 +67,18 @@ class TrajectoryTask(Protocol):
 Builder = Callable[[Any], Task]
 
 
-@dataclass(frozen=True)
-class _Entry:
-    options: type
-    build: Builder
-    summary: str
-
-
-_REGISTRY: dict[str, _Entry] = {}
-_loaded = False
+_TASKS: Registry[Builder] = Registry("task", _BUILTIN_MODULES)
+_entry = _TASKS.entry
 
 
 def register_task(name: str, options: type, summary: str = "") -> Callable[[Builder], Builder]:
     """Decorator: register ``build(options) -> Task`` under ``name`` with its options dataclass."""
-
-    def decorator(build: Builder) -> Builder:
-        _REGISTRY[name] = _Entry(options, build, summary or (build.__doc__ or "").strip().split("\n")[0])
-        return build
-
-    return decorator
-
-
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(module)
-
-
-def _entry(name: str) -> _Entry:
-    _load()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError("task", name, _REGISTRY) from None
+    return _TASKS.register(name, options, summary)
 
 
 def list_tasks() -> dict[str, str]:
     """Registered task names with their one-line summaries."""
-    _load()
-    return {name: _REGISTRY[name].summary for name in sorted(_REGISTRY)}
+    return _TASKS.summaries()
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,14 @@ group (each entry point names a module to import), so adding one takes one file 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any
 
-from tailor.errors import ConfigError, UnknownNameError
+from tailor.errors import ConfigError
 from tailor.options import options_from_dict, options_to_dict
 from tailor.problems._problem import Problem
+from tailor.registry import Registry
 
 Builder = Callable[[Any, "BuildContext"], Problem]
 
@@ -39,15 +38,8 @@ class BuildContext:
     allow_training: bool = True
 
 
-@dataclass(frozen=True)
-class _Entry:
-    options: type
-    build: Builder
-    summary: str
-
-
-_REGISTRY: dict[str, _Entry] = {}
-_loaded = False
+_PROBLEMS: Registry[Builder] = Registry("problem", _BUILTIN_MODULES, PLUGIN_GROUP)
+_entry = _PROBLEMS.entry
 
 
 def register_problem(name: str, options: type, summary: str = "") -> Callable[[Builder], Builder]:
@@ -58,41 +50,12 @@ def register_problem(name: str, options: type, summary: str = "") -> Callable[[B
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ConfigError("problem.name", f"must be an identifier, got {name!r}")
-
-    def decorator(build: Builder) -> Builder:
-        old = _REGISTRY.get(name)
-        if old is not None and (old.build.__module__, old.build.__qualname__) != (build.__module__, build.__qualname__):
-            raise ConfigError("problem", f"name {name!r} is already registered")
-        _REGISTRY[name] = _Entry(options, build, summary or (build.__doc__ or "").strip().split("\n")[0])
-        return build
-
-    return decorator
-
-
-def _load() -> None:
-    """Import the built-in problems and the installed plugins, once."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    for ep in entry_points(group=PLUGIN_GROUP):
-        importlib.import_module(ep.value.split(":")[0])
-
-
-def _entry(name: str) -> _Entry:
-    _load()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownNameError("problem", name, _REGISTRY) from None
+    return _PROBLEMS.register(name, options, summary)
 
 
 def list_problems() -> dict[str, str]:
     """Registered problem names with their one-line summaries."""
-    _load()
-    return {name: _REGISTRY[name].summary for name in sorted(_REGISTRY)}
+    return _PROBLEMS.summaries()
 
 
 def problem_options(name: str) -> type:
