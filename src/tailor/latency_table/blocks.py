@@ -93,8 +93,14 @@ def image_input(channels: int, size: int) -> tuple[torch.Tensor, ...]:
     return (torch.randn(1, channels, size, size, generator=torch.Generator().manual_seed(0)),)
 
 
-def image_family_options(args: Any) -> dict[str, Any]:
-    """An image family's sizes as a table records them (dropout does not change latency)."""
-    import dataclasses
+class ImageFamilyBlocks:
+    """What the image families' block tables share: the network, its sizes, and the sizes as the
+    table records them (dropout does not change latency)."""
 
-    return {k: v for k, v in dataclasses.asdict(args).items() if k != "dropout"}
+    def __init__(self, net: Any):
+        self.net, self.args = net, net.args
+
+    def options(self) -> dict[str, Any]:
+        import dataclasses
+
+        return {k: v for k, v in dataclasses.asdict(self.args).items() if k != "dropout"}

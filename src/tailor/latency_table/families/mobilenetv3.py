@@ -4,24 +4,17 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from torch import nn
 
-from tailor.latency_table.blocks import BlockSpec, conv_out, image_family_options, image_input, register_blocks
+from tailor.latency_table.blocks import BlockSpec, ImageFamilyBlocks, conv_out, image_input, register_blocks
 from tailor.space import Config
 from tailor.supernets.elastic_ops import check_config
 
 
 @register_blocks("mobilenetv3")
-class MobileNetV3Blocks:
+class MobileNetV3Blocks(ImageFamilyBlocks):
     family = "mobilenetv3"
-
-    def __init__(self, net: Any):
-        self.net, self.args = net, net.args
-
-    def options(self) -> dict[str, Any]:
-        return image_family_options(self.args)
 
     # ---------------------------------------------------------------- keys
     def _sizes(self, r: int) -> list[int]:

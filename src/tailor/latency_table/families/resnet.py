@@ -4,24 +4,17 @@ middle channels, stride, shortcut), pooled classifier per last width."""
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from torch import nn
 
-from tailor.latency_table.blocks import BlockSpec, conv_out, image_family_options, image_input, register_blocks
+from tailor.latency_table.blocks import BlockSpec, ImageFamilyBlocks, conv_out, image_input, register_blocks
 from tailor.space import Config
 from tailor.supernets.elastic_ops import check_config, make_divisible
 
 
 @register_blocks("resnet")
-class ResNetBlocks:
+class ResNetBlocks(ImageFamilyBlocks):
     family = "resnet"
-
-    def __init__(self, net: Any):
-        self.net, self.args = net, net.args
-
-    def options(self) -> dict[str, Any]:
-        return image_family_options(self.args)
 
     def _sizes(self, r: int) -> list[int]:
         """Input spatial size of each stage's first block, then the head's."""
