@@ -57,6 +57,7 @@ from tailor.train.paths import PathSampler, make_path_sampler
 logger = logging.getLogger(__name__)
 
 DISTILL_SAMPLERS = ("sandwich", "spos", "padad")
+BATCHINGS = ("random", "neighbourhood")
 WEIGHTS_FORMAT = "tailor.elastic-minilm/1"
 WEIGHTS_NAME = "elastic_layers.safetensors"
 KIND = "distill-transformer"
@@ -86,6 +87,13 @@ class DistillConfig:
             is passed to it for low-rank optimisers).
         max_length: tokens per training sentence.
         w_embedding, w_similarity, w_hidden: loss weights (see the module docstring).
+        w_neighbour, temperature: weight of the neighbour loss, KL(teacher || student) between the
+            softmax(similarity / temperature) of each sentence's embedding to a bank of the teacher's
+            embeddings of every training sentence: recall@k is about which sentences are nearest,
+            and the bank holds the near ones a random batch rarely does.
+        batching: ``random`` sentences, or ``neighbourhood``: ``batch_size / group_size`` random
+            anchors, each with its ``group_size - 1`` nearest training sentences under the teacher,
+            so the in-batch similarity loss sees near-ties, the pairs recall@k must order.
         w_largest: the largest sub-network's loss is multiplied by it: the small paths' gradients
             pull the shared weights away from the original function, and this holds it in place.
         min_depth: paths are sampled with ``depth >= min_depth`` (the sandwich's smallest too). A
@@ -113,6 +121,10 @@ class DistillConfig:
     w_similarity: float = 10.0
     w_hidden: float = 1.0
     w_largest: float = 10.0
+    w_neighbour: float = 0.0
+    temperature: float = 0.05
+    batching: str = "random"
+    group_size: int = 8
     min_depth: int = 2
     grad_clip: float = 1.0
     n_val: int = 500
@@ -123,6 +135,13 @@ class DistillConfig:
     RESUMABLE = ("steps", "eval_every", "checkpoint_every")
 
     def __post_init__(self) -> None:
+        if self.batching not in BATCHINGS:
+            raise ConfigError("batching", f"unknown batching {self.batching!r}", BATCHINGS)
+        if isinstance(self.group_size, bool) or not isinstance(self.group_size, int) or self.group_size < 2 or \
+                (self.batching == "neighbourhood" and self.group_size > self.batch_size):
+            raise ConfigError("group_size", f"must be an integer >= 2 and at most batch_size, got {self.group_size!r}")
+        if not (isinstance(self.temperature, (int, float)) and self.temperature > 0):
+            raise ConfigError("temperature", f"must be > 0, got {self.temperature!r}")
         if self.sampler not in DISTILL_SAMPLERS:
             raise ConfigError("sampler", f"unknown sampler {self.sampler!r} for the transformer family",
                               DISTILL_SAMPLERS)
@@ -144,11 +163,11 @@ class DistillConfig:
             raise ConfigError("n_val", f"must be an integer >= 20, got {self.n_val!r}")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ConfigError("lr", f"must be > 0, got {self.lr!r}")
-        for name in ("weight_decay", "w_embedding", "w_similarity", "w_hidden", "w_largest", "grad_clip"):
+        for name in ("weight_decay", "w_embedding", "w_similarity", "w_hidden", "w_largest", "w_neighbour", "grad_clip"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(name, f"must be >= 0, got {value!r}")
-        if self.w_embedding + self.w_similarity + self.w_hidden <= 0:
+        if self.w_embedding + self.w_similarity + self.w_hidden + self.w_neighbour <= 0:
             raise ConfigError("w_embedding", "at least one loss weight must be > 0")
         unknown = set(self.supernet_kwargs) - set(SUPERNET_FIELDS)
         if unknown:
@@ -204,14 +223,41 @@ def _run_layers(layers: Sequence[nn.Module], x: torch.Tensor, m: torch.Tensor) -
     return x, F.normalize(pooled, p=2, dim=1)
 
 
+def _nearest(emb: torch.Tensor, k: int, chunk: int = 1024) -> np.ndarray:
+    """Each row's ``k`` most similar other rows (unit-norm embeddings), ``(N, k)``."""
+    out = []
+    for i in range(0, len(emb), chunk):
+        sims = emb[i:i + chunk] @ emb.T
+        sims[torch.arange(len(sims)), torch.arange(i, i + len(sims))] = float("-inf")
+        out.append(sims.topk(k, dim=1).indices)
+    return torch.cat(out).numpy()
+
+
+def neighbour_loss(emb: torch.Tensor, t_emb: torch.Tensor, bank: torch.Tensor, self_index: torch.Tensor,
+                   temperature: float) -> torch.Tensor:
+    """Mean KL(teacher || student) of each sentence's softmax(similarity / temperature) over the
+    teacher's embedding bank, the sentence itself left out."""
+    self_mask = torch.zeros(len(emb), len(bank), dtype=torch.bool)
+    self_mask[torch.arange(len(emb)), self_index] = True
+    t_logp = F.log_softmax((t_emb @ bank.T / temperature).masked_fill(self_mask, -1e9), dim=1)
+    s_logp = F.log_softmax((emb @ bank.T / temperature).masked_fill(self_mask, -1e9), dim=1)
+    return F.kl_div(s_logp, t_logp, reduction="batchmean", log_target=True)
+
+
 def distill_loss(hidden: torch.Tensor, emb: torch.Tensor, t_hidden: torch.Tensor, t_emb: torch.Tensor,
-                 m: torch.Tensor, cfg: DistillConfig) -> tuple[torch.Tensor, dict[str, float]]:
-    """The weighted sum of the three terms, and each term's value."""
+                 m: torch.Tensor, cfg: DistillConfig, bank: torch.Tensor | None = None,
+                 self_index: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """The weighted sum of the terms, and each term's value."""
     cos = (1.0 - (emb * t_emb).sum(1)).mean()
     sim = F.mse_loss(emb @ emb.T, t_emb @ t_emb.T)
     hid = (((hidden - t_hidden) ** 2).mean(-1) * m).sum() / m.sum()
     loss = cfg.w_embedding * cos + cfg.w_similarity * sim + cfg.w_hidden * hid
-    return loss, {"cos": float(cos.detach()), "sim": float(sim.detach()), "hidden": float(hid.detach())}
+    terms = {"cos": float(cos.detach()), "sim": float(sim.detach()), "hidden": float(hid.detach())}
+    if cfg.w_neighbour > 0 and bank is not None and self_index is not None:
+        nb = neighbour_loss(emb, t_emb, bank, self_index, cfg.temperature)
+        loss = loss + cfg.w_neighbour * nb
+        terms["neighbour"] = float(nb.detach())
+    return loss, terms
 
 
 class DistillTrainer:
@@ -271,9 +317,24 @@ class DistillTrainer:
             self.optimizer, lambda s: lr_factor(s, config.warmup_steps, config.steps))
         self.val = RetrievalAgreementEvaluator(net, corpus=list(self.split.val), reference_model=self.teacher,
                                                threads=None)
+        self.bank: torch.Tensor | None = None  # the teacher's embedding of every training sentence
+        self.neighbours: np.ndarray | None = None  # (N, group_size - 1) nearest under the teacher
+        if config.w_neighbour > 0 or config.batching == "neighbourhood":
+            self.bank = self._teacher_bank()
+        if config.batching == "neighbourhood":
+            self.neighbours = _nearest(self.bank, config.group_size - 1)
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self._train_seconds = 0.0
+
+    @torch.no_grad()
+    def _teacher_bank(self, chunk: int = 256) -> torch.Tensor:
+        net, parts = self.supernet, []
+        for i in range(0, len(self.sentences), chunk):
+            ids, mask = net.tokenize(self.sentences[i:i + chunk], max_length=self.config.max_length)
+            m = mask.to(torch.float32)
+            parts.append(_run_layers(list(self.teacher_layers), net.embeddings(ids), m)[1])
+        return torch.cat(parts)
 
     # ------------------------------------------------------------------ checkpoints
     @property
@@ -324,16 +385,21 @@ class DistillTrainer:
         return path
 
     # ------------------------------------------------------------------ training
-    def batch(self, step: int) -> tuple[np.random.Generator, list[str]]:
-        """Step ``step``'s random stream and sentences (a function of seed and step only)."""
-        rng = np.random.default_rng([self.config.seed, step])
-        idx = rng.choice(len(self.sentences), size=self.config.batch_size, replace=False)
-        return rng, [self.sentences[i] for i in idx]
+    def batch(self, step: int) -> tuple[np.random.Generator, np.ndarray]:
+        """Step ``step``'s random stream and sentence indices (a function of seed and step only)."""
+        cfg = self.config
+        rng = np.random.default_rng([cfg.seed, step])
+        if self.neighbours is None:
+            return rng, rng.choice(len(self.sentences), size=cfg.batch_size, replace=False)
+        anchors = rng.choice(len(self.sentences), size=-(-cfg.batch_size // cfg.group_size), replace=False)
+        groups = np.concatenate([anchors[:, None], self.neighbours[anchors]], axis=1)
+        return rng, groups.reshape(-1)[:cfg.batch_size]
 
     def train_step(self) -> dict[str, float]:
         cfg, net = self.config, self.supernet
-        rng, sentences = self.batch(self.step)
-        ids, mask = net.tokenize(sentences, max_length=cfg.max_length)
+        rng, idx = self.batch(self.step)
+        ids, mask = net.tokenize([self.sentences[i] for i in idx], max_length=cfg.max_length)
+        self_index = torch.as_tensor(idx, dtype=torch.long)
         m = mask.to(torch.float32)
         with torch.no_grad():
             x0 = net.embeddings(ids)
@@ -343,11 +409,13 @@ class DistillTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         net.train()
         total, parts = 0.0, {"cos": 0.0, "sim": 0.0, "hidden": 0.0}
+        if self.bank is not None and cfg.w_neighbour > 0:
+            parts["neighbour"] = 0.0
         try:
             for config in configs:
                 net.activate(config)
                 hidden, emb = _run_layers(net.elastic_layers(), x0, m)
-                loss, terms = distill_loss(hidden, emb, t_hidden, t_emb, m, cfg)
+                loss, terms = distill_loss(hidden, emb, t_hidden, t_emb, m, cfg, self.bank, self_index)
                 if config == self.largest:
                     loss = cfg.w_largest * loss
                 loss.backward()
