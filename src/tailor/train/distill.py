@@ -163,7 +163,8 @@ class DistillConfig:
             raise ConfigError("n_val", f"must be an integer >= 20, got {self.n_val!r}")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ConfigError("lr", f"must be > 0, got {self.lr!r}")
-        for name in ("weight_decay", "w_embedding", "w_similarity", "w_hidden", "w_largest", "w_neighbour", "grad_clip"):
+        for name in ("weight_decay", "w_embedding", "w_similarity", "w_hidden", "w_largest", "w_neighbour",
+                     "grad_clip"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(name, f"must be >= 0, got {value!r}")
