@@ -157,8 +157,9 @@ def _plot(rows: list[dict], methods: list[str], path: Path) -> None:
             if r["method"] == m:
                 pts = list(zip(*r["final_positions"], strict=True))
                 ax.scatter(pts[0], pts[1], s=2, alpha=0.4)
-                tr = list(zip(*r["elite_trajectory"], strict=True))
-                ax.plot(tr[0], tr[1], lw=0.8, alpha=0.7)
+                if r.get("elite_trajectory"):  # runs stored before trajectories were kept have none
+                    tr = list(zip(*r["elite_trajectory"], strict=True))
+                    ax.plot(tr[0], tr[1], lw=0.8, alpha=0.7)
         ax.plot(*maze.GOAL, "g*", ms=14)
         ax.plot(*maze.START, "bs")
         n = sum(r["method"] == m for r in rows)
