@@ -1,5 +1,6 @@
 """Message size per individual: the seed-chain genome (packed, and as Ray pickles the job) against
-the dense float32 weights, for each task's default network and a paper-sized network (~4M params).
+the dense float32 weights, for each task's default network (the image maze's conv net included), a
+paper-sized MLP (~4M params) and the Atari DQN conv net the Deep GA used.
 
     PYTHONPATH=src python benchmarks/evolve/messages.py
 """
@@ -16,10 +17,12 @@ OUT = Path("benchmarks/results/evolve")
 
 def main() -> None:
     from tailor.evolve import Genome, Job, PolicySpec, TaskSpec, list_tasks
+    from tailor.evolve._conv_policy import ConvPolicySpec
 
     rows = []
     nets = {name: TaskSpec(name).build().policy for name in list_tasks()}
     nets["paper-size MLP (4M)"] = PolicySpec(obs_dim=7056, act_dim=18, hidden=(512, 512), discrete=True)
+    nets["Atari conv (4x84x84)"] = ConvPolicySpec((4, 84, 84), 18, hidden=(512,))  # Mnih et al. 2015 / Deep GA
     for name, pol in nets.items():
         dense = 4 * pol.n_params
         for gens in (1, 100, 1000):

@@ -16,7 +16,7 @@ def _free_port() -> int:
 
 @pytest.mark.parametrize("args,expect", [
     (["Pong-v9"], "tailor: error: task: unknown name 'Pong-v9' (allowed: Acrobot-v1, CartPole-v1, Hopper-v5, "
-                  "MountainCar-v0, hardmaze)"),
+                  "MountainCar-v0, hardmaze, hardmaze-image)"),
     (["CartPole-v1", "--population", "5", "--truncation", "8"], "tailor: error: truncation: must be in "
                                                                   "0..population (5), got 8"),
     (["CartPole-v1", "--sigma", "0"], "tailor: error: sigma: must be > 0, got 0.0"),

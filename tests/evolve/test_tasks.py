@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from tailor.errors import ConfigError, UnknownNameError
-from tailor.evolve import Genome, NumpyPolicy, TaskSpec, init_scales, list_tasks, rebuild
+from tailor.evolve import Genome, TaskSpec, init_scales, list_tasks, rebuild
+from tailor.evolve._policy import TorchPolicy
 
 
 @pytest.mark.parametrize("name", sorted(list_tasks()))
@@ -24,9 +25,9 @@ def test_task_runs_an_episode_and_exports(name, tmp_path):
 
     files = export_policy(tmp_path, task, Genome(5).child(9, 0.1))
     sess = ort.InferenceSession(str(files["onnx"]), providers=["CPUExecutionProvider"])
-    x = np.random.default_rng(0).standard_normal((1, task.policy.obs_dim)).astype(np.float32)
+    x = np.random.default_rng(0).standard_normal((1, *task.policy.input_shape)).astype(np.float32)
     got = sess.run(None, {"obs": x})[0][0]
-    np.testing.assert_allclose(got, NumpyPolicy(task.policy, theta).forward(x[0]), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got, TorchPolicy(task.policy).load(theta).forward(x[0]), rtol=1e-4, atol=1e-5)
 
 
 def test_task_spec_errors():

@@ -11,7 +11,8 @@ from tailor.cli._console import err, say, writable_dir
 
 
 def evolve(
-    task: str = typer.Argument(..., help="CartPole-v1, Acrobot-v1, MountainCar-v0, Hopper-v5 or hardmaze."),
+    task: str = typer.Argument(..., help="CartPole-v1, Acrobot-v1, MountainCar-v0, Hopper-v5, hardmaze or "
+                               "hardmaze-image."),
     generations: int = typer.Option(None, "--generations", help="Generations in total (a rerun resumes towards "
                                     "it); default: the task's."),
     population: int = typer.Option(None, "--population", help="Individuals per generation (N)."),

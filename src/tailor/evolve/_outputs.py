@@ -65,7 +65,7 @@ def fitness_plot(out: Path, records: list[dict[str, Any]], title: str) -> Path:
 
 
 def maze_plot(out: Path, records: list[dict[str, Any]], task: TrajectoryTask, elite_theta: np.ndarray,
-              title: str) -> Path:
+              title: str, name: str = "maze_trajectories.png") -> Path:
     """Final positions of every evaluated individual (colour = generation) and the elite's path."""
     import matplotlib
 
@@ -91,7 +91,7 @@ def maze_plot(out: Path, records: list[dict[str, Any]], task: TrajectoryTask, el
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
-    path = out / "maze_trajectories.png"
+    path = out / name
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
@@ -108,10 +108,9 @@ def export_policy(out: Path, task: Task, genome: Genome) -> dict[str, Path]:
     pt = folder / "policy.pt"
     torch.save(module.state_dict(), pt)
     onnx_path = folder / "policy.onnx"
-    export_onnx(module, (torch.zeros(1, task.policy.obs_dim),), onnx_path, input_names=["obs"])
+    export_onnx(module, (torch.zeros(1, *task.policy.input_shape),), onnx_path, input_names=["obs"])
     chain = folder / "seed_chain.json"
-    _atomic_write(chain, json.dumps({"task": task.name, "policy": {
-        "sizes": list(task.policy.sizes), "discrete": task.policy.discrete, "act_scale": task.policy.act_scale},
+    _atomic_write(chain, json.dumps({"task": task.name, "policy": task.policy.to_json(),
         "genome": genome.to_json(), "genome_bytes": genome.nbytes, "dense_bytes": 4 * task.policy.n_params},
         indent=1))
     return {"pt": pt, "onnx": onnx_path, "seed_chain": chain}

@@ -14,11 +14,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from tailor.evolve._policy import PolicySpec
+from tailor.evolve._policy import Policy
 from tailor.options import options_from_dict, options_to_dict
 from tailor.registry import Registry
 
-_BUILTIN_MODULES = ("tailor.evolve._gym_tasks",)
+_BUILTIN_MODULES = ("tailor.evolve._gym_tasks", "tailor.evolve._image_maze")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Task(Protocol):
     """What the GA and its workers need from a task."""
 
     name: str
-    policy: PolicySpec
+    policy: Policy
     defaults: GADefaults
     behaviour_dim: int
 

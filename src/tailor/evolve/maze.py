@@ -53,10 +53,13 @@ def _ray_hit(x, y, angle, walls, max_range):
 
 
 @numba.njit(cache=True)
-def _sensors(x, y, heading, walls, rangefinders, gx, gy, max_range):
-    obs = np.zeros(10, dtype=np.float32)
+def _sensors_into(obs, x, y, heading, walls, rangefinders, gx, gy, max_range):
+    """Write the six rangefinder readings and the four goal-radar slices into ``obs`` (no allocation:
+    the rollout calls this 400 times an episode)."""
     for k in range(rangefinders.shape[0]):
         obs[k] = _ray_hit(x, y, heading + rangefinders[k], walls, max_range) / max_range
+    for k in range(6, 10):
+        obs[k] = 0.0
     rel = math.atan2(gy - y, gx - x) - heading
     rel = (rel + math.pi) % (2.0 * math.pi) - math.pi  # in [-pi, pi)
     # four 90-degree pie slices: front, right, back, left (y grows downwards)
@@ -68,6 +71,12 @@ def _sensors(x, y, heading, walls, rangefinders, gx, gy, max_range):
         obs[9] = 1.0
     else:
         obs[8] = 1.0
+
+
+@numba.njit(cache=True)
+def _sensors(x, y, heading, walls, rangefinders, gx, gy, max_range):
+    obs = np.zeros(10, dtype=np.float32)
+    _sensors_into(obs, x, y, heading, walls, rangefinders, gx, gy, max_range)
     return obs
 
 
@@ -105,19 +114,27 @@ def _rollout(theta, sizes, walls, rangefinders, sx, sy, sh, gx, gy, goal_radius,
     n_layers = sizes.shape[0] - 1
     steps = 0
     reached = False
+    width = 10
+    for layer in range(sizes.shape[0]):
+        width = max(width, sizes[layer])
+    obs = np.zeros(10, dtype=np.float32)
+    act = np.zeros(width)  # layer buffers, reused every step
+    nxt = np.zeros(width)
     for step in range(max_steps):
-        act = _sensors(x, y, h, walls, rangefinders, gx, gy, max_range).astype(np.float64)
+        _sensors_into(obs, x, y, h, walls, rangefinders, gx, gy, max_range)
+        for i in range(10):
+            act[i] = obs[i]
         at = 0
         for layer in range(n_layers):
             n_in, n_out = sizes[layer], sizes[layer + 1]
-            nxt = np.empty(n_out)
             for o in range(n_out):
                 s = theta[at + n_in * n_out + o]
                 for i in range(n_in):
                     s += theta[at + o * n_in + i] * act[i]
                 nxt[o] = math.tanh(s)
             at += n_in * n_out + n_out
-            act = nxt
+            for o in range(n_out):
+                act[o] = nxt[o]
         x, y, h = _move(x, y, h, act[0], act[1], walls, radius, max_turn, max_speed)
         if trajectory.shape[0] > step:
             trajectory[step, 0] = x
