@@ -51,12 +51,17 @@ TARGET_2D, TARGET_MULTI = 0.98, 0.97
 REFERENCE_TACTICS = ("linas", "random", "evolutionary")  # tailor's other tactics (evolutionary: pymoo NSGA-II)
 
 # The tactic as it was before this study (issue 23), pinned so a later default is compared with it.
-BEFORE = {"kappa": 1.0, "neighbours": 1, "neighbour_fraction": 0.0, "neighbour_pick": "random"}
+BEFORE = {"kappa": 1.0, "neighbours": 1, "neighbour_fraction": 0.0, "neighbour_pick": "random",
+          "predictor_choice": "ensemble"}
 VARIANTS = {
     "tailor-before": lambda: TailorTactic(**BEFORE),
     "nbr-frac": lambda: TailorTactic(**{**BEFORE, "neighbour_fraction": 0.2}),
     "nbr-gap": lambda: TailorTactic(**{**BEFORE, "neighbour_pick": "gap"}),
     "nbr-mixed": lambda: TailorTactic(**{**BEFORE, "neighbour_fraction": 0.2, "neighbour_pick": "mixed"}),
+    # issue 23, item 4 (dev set): ridge or ensemble per objective by 3-fold Kendall tau, every 3 batches
+    "validated": lambda: TailorTactic(**{**BEFORE, "predictor_choice": "validated", "validate_margin": 0.0}),
+    "validated-m05": lambda: TailorTactic(**{**BEFORE, "predictor_choice": "validated", "validate_margin": 0.05}),
+    "blended": lambda: TailorTactic(**{**BEFORE, "predictor_choice": "blended", "validate_margin": 0.0}),
 }
 PEERS_ABSENT = "Optuna is not installed in the project venv and DyNAS-T's venv is absent: not run"
 
