@@ -139,6 +139,8 @@ def checks(rows: list[dict], default: str = "default") -> list[dict]:
              "meets_target": d["hv@300"] >= target}
         if "random" in mine:
             c["ahead_of_random@300_by_100"] = d["hv@100"] > mine["random"]["hv@300"]
+        if "tailor-before" in mine:  # the default as it was before issue 23's predictor validation
+            c["before@300"] = mine["tailor-before"]["hv@300"]
         for n in CHECKPOINTS:
             best = max(others, key=lambda r: r[f"hv@{n}"], default=None)
             if best is not None:
@@ -172,12 +174,14 @@ def markdown(rows: list[dict], checked: list[dict]) -> str:
         lines.append(f"| {r['problem']} | {r['objectives']} | {name} | {r['hv@100']:.4f} | {r['hv@300']:.4f} | "
                      f"{r['hv@300_q1']:.4f}-{r['hv@300_q3']:.4f} | {r['overhead_ms_per_eval']:.0f} |")
     if checked:
-        lines += ["", "| problem | default HV@300 | target | met | default@100 > random@300 | best other @100 "
-                  "| default >= it | best other @300 | default >= it |",
-                  "| --- | ---: | ---: | --- | --- | --- | --- | --- | --- |"]
+        lines += ["", "| problem | default HV@300 | before HV@300 | target | met | default@100 > random@300 "
+                  "| best other @100 | default >= it | best other @300 | default >= it |",
+                  "| --- | ---: | ---: | ---: | --- | --- | --- | --- | --- | --- |"]
         yes = {True: "yes", False: "**no**", None: "-"}
         for c in checked:
-            lines.append(f"| {c['problem']} | {c['hv@300']:.4f} | {c['target']:.2f} | {yes[c['meets_target']]} | "
+            before = f"{c['before@300']:.4f}" if "before@300" in c else "-"
+            lines.append(f"| {c['problem']} | {c['hv@300']:.4f} | {before} | {c['target']:.2f} | "
+                         f"{yes[c['meets_target']]} | "
                          f"{yes[c.get('ahead_of_random@300_by_100')]} | {c.get('best_other@100', '-')} | "
                          f"{yes[c.get('at_least_best@100')]} | {c.get('best_other@300', '-')} | "
                          f"{yes[c.get('at_least_best@300')]} |")
