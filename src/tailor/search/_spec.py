@@ -83,7 +83,7 @@ class SearchSpec:
         try:
             return _tactic(self.tactic)(**self.options)
         except (TypeError, ValueError) as e:  # a value of the wrong kind for the constructor
-            raise ConfigError(self.tactic, f"bad option value ({e})") from None
+            raise ConfigError("tactic option", f"{e} (tactic {self.tactic!r})") from None
 
     def to_dict(self) -> dict[str, Any]:
         return {"tactic": self.tactic, "options": dict(self.options), "seed": self.seed}
