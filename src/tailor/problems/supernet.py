@@ -8,13 +8,14 @@ image folder, top-1 accuracy (max) vs measured latency (min).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from tailor.errors import ConfigError
 from tailor.objectives import Objective
+from tailor.options import OMIT_DEFAULT
 from tailor.problems._problem import Problem
 from tailor.problems._registry import BuildContext, register_problem
 
@@ -119,8 +120,8 @@ class SupernetOptions(LatencyOptions):
     sampler: str = "sandwich"
     seed: int = 0
     train_dir: str | None = None
-    sparsity: tuple[float, ...] | str = ()
-    sparse_epochs: int = 2
+    sparsity: tuple[float, ...] | str = field(default=(), metadata=OMIT_DEFAULT)  # added later: stored
+    sparse_epochs: int = field(default=2, metadata=OMIT_DEFAULT)  # only when set, so old studies resume
 
     def __post_init__(self) -> None:
         super().__post_init__()
