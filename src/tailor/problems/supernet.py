@@ -251,6 +251,9 @@ def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem
                                           in_channels=split.in_channels),
                   "checkpoint": str(result.checkpoint) if result.checkpoint else None},
         supernet=net,
+        # with sparsity levels a random configuration is almost never dense in every stage: the
+        # largest dense sub-network is always measured, so the front starts from the dense best
+        seed_configs=[net.space().extreme("max")] if options.sparsity else (),
     )
 
 
