@@ -41,9 +41,22 @@ def options_from_dict(cls: type[T], owner: str, data: Mapping[str, Any]) -> T:
     return cls(**fixed)
 
 
+OMIT_DEFAULT = {"omit_default": True}  # field metadata: leave the option out of the dict while at its default
+
+
 def options_to_dict(options: Any) -> dict[str, Any]:
-    """JSON-able dict of an options dataclass (tuples become lists)."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(options).items()}
+    """JSON-able dict of an options dataclass (tuples become lists).
+
+    A field declared with ``metadata=OMIT_DEFAULT`` is left out while it holds its default, so an
+    option added later does not change the stored spec of studies that never set it (they still
+    resume)."""
+    out = {}
+    for f in dataclasses.fields(options):
+        v = getattr(options, f.name)
+        if f.metadata.get("omit_default") and v == f.default:
+            continue
+        out[f.name] = list(v) if isinstance(v, tuple) else v
+    return out
 
 
 _KINDS: dict[type, tuple[type, ...]] = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}

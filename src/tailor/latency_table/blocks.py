@@ -103,4 +103,8 @@ class ImageFamilyBlocks:
     def options(self) -> dict[str, Any]:
         import dataclasses
 
-        return {k: v for k, v in dataclasses.asdict(self.args).items() if k != "dropout"}
+        opts = {k: v for k, v in dataclasses.asdict(self.args).items() if k != "dropout"}
+        if not opts.get("sparsities"):  # mobilenetv3's sparsity dimension, off: as tables recorded before it
+            opts.pop("sparsities", None)
+            opts.pop("sparse_block", None)
+        return opts

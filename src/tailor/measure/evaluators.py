@@ -34,6 +34,7 @@ from tailor.measure.machine import machine_fingerprint
 from tailor.space import Config
 
 log = logging.getLogger(__name__)
+RUNTIMES = ("plain", "sparse")
 
 
 def _check_batch_size(batch_size: int) -> None:
@@ -55,6 +56,10 @@ class LatencyEvaluator(Evaluator):
     reports ``latency_round_spread`` ((max - min) / median of the round medians) and, when it
     exceeds ``noise_threshold``, ``latency_noisy = 1`` (else 0), so a number the machine could not
     reproduce is flagged in the trial instead of being used silently.
+
+    ``runtime="sparse"`` (PyTorch eager only) measures each sub-network as ``tailor.sparse`` runs
+    it: BatchNorm folded, pruned 1x1 convolutions / linear layers on the sparse kernel
+    (``tailor.sparse.sparse_runtime``); a sub-network without zeros is measured folded and dense.
     """
 
     metrics = {"latency_ms": "min"}
@@ -71,8 +76,15 @@ class LatencyEvaluator(Evaluator):
         cache: LatencyCache | str | Path | bool = True,
         rounds: int = 3,
         noise_threshold: float = 0.25,
+        runtime: str = "plain",
     ):
         check_backend(backend)
+        if runtime not in RUNTIMES:
+            raise ConfigError("runtime", f"unknown runtime {runtime!r}", RUNTIMES)
+        if runtime == "sparse" and backend != "torch":
+            raise ConfigError("backend", "the sparse runtime runs in PyTorch eager: use backend torch",
+                              ["torch"])
+        self.runtime = runtime
         check_noise(rounds, noise_threshold)
         self.rounds, self.noise_threshold = rounds, noise_threshold
         check_counts(threads, warmup, repeats)
@@ -90,6 +102,8 @@ class LatencyEvaluator(Evaluator):
         self.architecture = architecture_fingerprint(supernet)
         if untracked_batchnorms(supernet):  # measured as exported (fixed BN statistics): own cache keys
             self.architecture += "+bnstats"
+        if runtime == "sparse":
+            self.architecture += "+sparse"
         self.machine = machine_fingerprint()
         self.results: dict[str, LatencyResult] = {}
         self.hits = 0
@@ -106,6 +120,15 @@ class LatencyEvaluator(Evaluator):
             result = cached
         else:
             model = track_batchnorm_stats(self.supernet.subnet(config))
+            if self.runtime == "sparse":
+                from tailor.sparse import sparse_runtime
+
+                torch_threads = torch.get_num_threads()
+                torch.set_num_threads(self.threads)  # dispatch decided at the measured thread count
+                try:
+                    model = sparse_runtime(model, inputs)
+                finally:
+                    torch.set_num_threads(torch_threads)
             result = measure_latency(model, inputs, self.backend, self.threads, self.warmup,
                                      self.repeats, rounds=self.rounds)
             if self.cache is not None:

@@ -8,13 +8,14 @@ image folder, top-1 accuracy (max) vs measured latency (min).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from tailor.errors import ConfigError
 from tailor.objectives import Objective
+from tailor.options import OMIT_DEFAULT
 from tailor.problems._problem import Problem
 from tailor.problems._registry import BuildContext, register_problem
 
@@ -66,14 +67,19 @@ def load_latency_table(options: LatencyOptions):
     return LatencyTable.load(options.latency)
 
 
-def latency_evaluator(net: torch.nn.Module, family: str, options: LatencyOptions, table=None):
-    """Measured latency (``latency=measure``) or the table predictor for ``options.latency``."""
+def latency_evaluator(net: torch.nn.Module, family: str, options: LatencyOptions, table=None,
+                      runtime: str = "plain"):
+    """Measured latency (``latency=measure``) or the table predictor for ``options.latency``;
+    ``runtime="sparse"``: measured on the sparse runtime (``tailor.sparse.sparse_runtime``)."""
     if options.latency == "measure":
         from tailor.measure.evaluators import LatencyEvaluator
 
         return LatencyEvaluator(net, backend=options.backend, batch_size=1, threads=options.threads,
                                 repeats=options.latency_repeats, rounds=options.latency_rounds,
-                                noise_threshold=options.latency_noise)
+                                noise_threshold=options.latency_noise, runtime=runtime)
+    if runtime == "sparse":
+        raise ConfigError("latency", "a latency table cannot predict the sparse runtime: use latency=measure",
+                          ["measure"])
     from tailor.latency_table import TableLatencyEvaluator
 
     table = table if table is not None else load_latency_table(options)
@@ -100,7 +106,13 @@ class MiniLMOptions(LatencyOptions):
 class SupernetOptions(LatencyOptions):
     """A registered image family (``supernet``) trained with ``sampler`` for ``epochs`` on ``data``
     (``digits`` or an image folder) with training seed ``seed``, checkpointed in ``train_dir``
-    (default ``runs/supernets/FAMILY-DATA-SAMPLER-sSEED``; an existing checkpoint is reused)."""
+    (default ``runs/supernets/FAMILY-DATA-SAMPLER-sSEED``; an existing checkpoint is reused).
+
+    ``sparsity`` (e.g. ``0,0.7,0.8,0.9``; empty: off) adds a per-stage sparsity level of the 1x1
+    layers to the search (families with a sparsity dimension: mobilenetv3): the trained
+    super-network is fine-tuned with nested masks for ``sparse_epochs`` (checkpointed in
+    ``TRAIN_DIR/sparse-LEVELS``), and latency is measured on the sparse runtime (PyTorch eager,
+    so ``backend=torch``)."""
 
     supernet: str = ""
     data: str = "digits"
@@ -108,9 +120,17 @@ class SupernetOptions(LatencyOptions):
     sampler: str = "sandwich"
     seed: int = 0
     train_dir: str | None = None
+    sparsity: tuple[float, ...] | str = field(default=(), metadata=OMIT_DEFAULT)  # added later: stored
+    sparse_epochs: int = field(default=2, metadata=OMIT_DEFAULT)  # only when set, so old studies resume
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        object.__setattr__(self, "sparsity", parse_sparsity(self.sparsity))
+        if self.sparsity and self.backend != "torch":
+            raise ConfigError("backend", "the sparse runtime (sparsity=...) runs in PyTorch eager: -o backend=torch",
+                              ["torch"])
+        if isinstance(self.sparse_epochs, bool) or not isinstance(self.sparse_epochs, int) or self.sparse_epochs < 1:
+            raise ConfigError("sparse_epochs", f"must be a positive integer, got {self.sparse_epochs!r}")
         from tailor.supernets import list_supernets
 
         if self.supernet not in list_supernets():
@@ -120,11 +140,38 @@ class SupernetOptions(LatencyOptions):
             raise ConfigError("epochs", f"must be >= 1, got {self.epochs}")
         if self.seed < 0:
             raise ConfigError("seed", f"must be >= 0, got {self.seed}")
+        if self.sparsity:
+            from tailor.supernets import supernet_option_names
+
+            if "sparsities" not in (supernet_option_names(self.supernet) or []):
+                raise ConfigError("sparsity", f"the {self.supernet} family has no sparsity dimension", ["mobilenetv3"])
 
     @property
     def checkpoint_dir(self) -> Path:
         return Path(self.train_dir or Path("runs") / "supernets"
                     / f"{self.supernet}-{Path(self.data).name}-{self.sampler}-s{self.seed}")
+
+
+def parse_sparsity(value: object) -> tuple[float, ...]:
+    """``"0,0.7,0.9"``, a list or one number as sorted, distinct levels in [0, 1) (``ConfigError``
+    naming ``sparsity`` otherwise)."""
+    from tailor.sparse.density import check_sparsity
+
+    if value is None or value == "" or value == ():
+        return ()
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
+    allowed = "levels in [0, 1), e.g. sparsity=0,0.7,0.8,0.9"
+    levels = []
+    for item in items:
+        if isinstance(item, bool):
+            raise ConfigError("sparsity", f"{item!r} is not a number", allowed)
+        try:
+            levels.append(check_sparsity(item.strip() if isinstance(item, str) else item))
+        except ConfigError as e:
+            raise ConfigError("sparsity", e.why, allowed) from None
+    if len(set(levels)) != len(levels):
+        raise ConfigError("sparsity", f"repeats a level: {value!r}", allowed)
+    return tuple(sorted(levels))
 
 
 @register_problem("minilm", MiniLMOptions, "elastic MiniLM: retrieval agreement with the full model vs latency")
@@ -175,6 +222,14 @@ def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem
     if not context.allow_training:
         _check_trained(train_dir, config.epochs)
     result = train(config, train_dir, resume=True, on_epoch=context.on_epoch)
+    if options.sparsity:  # masked fine-tune of the trained weights: the sparsity dimension
+        from tailor.sparse.finetune import masked_finetune, sparse_train_spec
+
+        config = sparse_train_spec(config, options.sparsity, options.sparse_epochs)
+        sparse_dir = train_dir / ("sparse-" + "-".join(f"{s:g}" for s in options.sparsity))
+        if not context.allow_training:
+            _check_trained(sparse_dir, config.epochs)
+        result = masked_finetune(config, result.supernet.state_dict(), sparse_dir, result.data, context.on_epoch)
     net, split = result.supernet, result.data
     net.eval()
     shape = tuple(net.example_input(1, net.space().extreme("max")).shape[1:])
@@ -183,7 +238,7 @@ def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem
     calib = list(zip(torch.split(x_train, 64), torch.split(split.y_train[:512], 64), strict=True))
     evaluators = [
         AccuracyEvaluator(net, val, calib),
-        latency_evaluator(net, options.supernet, options, table),
+        latency_evaluator(net, options.supernet, options, table, runtime="sparse" if options.sparsity else "plain"),
         ComplexityEvaluator(net),
     ]
     return Problem(
@@ -196,6 +251,9 @@ def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem
                                           in_channels=split.in_channels),
                   "checkpoint": str(result.checkpoint) if result.checkpoint else None},
         supernet=net,
+        # with sparsity levels a random configuration is almost never dense in every stage: the
+        # largest dense sub-network is always measured, so the front starts from the dense best
+        seed_configs=[net.space().extreme("max")] if options.sparsity else (),
     )
 
 

@@ -10,11 +10,12 @@
 
 from tailor.sparse._format import BLOCKS, PackedWeight, infer_block, pack
 from tailor.sparse._kernel import backend, max_threads, spmm
-from tailor.sparse._sparsify import densify, sparse_layers, sparsify, weight_sparsity
+from tailor.sparse._sparsify import densify, sparse_layers, sparse_runtime, sparsify, weight_sparsity
 from tailor.sparse.density import DISTRIBUTIONS, check_sparsity, layer_densities
 from tailor.sparse.export import load_sparse, runtime_description, save_sparse
 from tailor.sparse.fold import fold_batchnorm, fold_conv_bn
 from tailor.sparse.modules import SparseConv2d, SparseLinear
+from tailor.sparse.nested import NestedMask
 from tailor.sparse.pruning import Pruner, layers_of, prunable, random_prune
 from tailor.sparse.schedule import GradualPruner, cubic_sparsity
 
@@ -22,6 +23,7 @@ __all__ = [
     "BLOCKS",
     "DISTRIBUTIONS",
     "GradualPruner",
+    "NestedMask",
     "PackedWeight",
     "Pruner",
     "SparseConv2d",
@@ -43,6 +45,7 @@ __all__ = [
     "runtime_description",
     "save_sparse",
     "sparse_layers",
+    "sparse_runtime",
     "sparsify",
     "spmm",
     "weight_sparsity",

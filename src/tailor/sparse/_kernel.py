@@ -10,12 +10,16 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tailor.errors import ConfigError
 from tailor.sparse._format import PackedWeight
+
+if TYPE_CHECKING:
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +84,34 @@ def spmm(w: PackedWeight, x: np.ndarray, out: np.ndarray, threads: int = 1, kern
     else:
         mod.spmm_serial(*args)
     return out
+
+
+def serial_call(w: PackedWeight, shape: tuple[int, int, int, int]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A runner for one contiguous (N, C_in, H, W) float32 input shape on one thread: the packed
+    arrays, output shape and strip are bound once, so a call is one ``torch.empty``, two numpy
+    views and the compiled kernel (the per-call cost that dominates small layers).
+
+    Non-contiguous inputs are copied first; the result is (N, C_out, H, W).
+    """
+    import torch
+
+    fn = (_state.get("module") or _load_numba()).spmm_serial
+    n, c, h, wd = shape
+    p = h * wd
+    mod = _state.get("module") or _load_numba()
+    bound = (w.values, w.deltas, w.nnz, w.nz_ptr, w.value_ptr, w.start, w.block)
+    strip = min(mod.STRIP, max(1, p))
+    out_shape, x_shape, y_shape = (n, w.out_padded, h, wd), (n, c, p), (n, w.out_padded, p)
+    trim = w.out_features if w.out_padded != w.out_features else None
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        if not x.is_contiguous():
+            x = x.contiguous()
+        y = torch.empty(out_shape, dtype=torch.float32)
+        fn(x.detach().numpy().reshape(x_shape), *bound, y.numpy().reshape(y_shape), strip)
+        return y if trim is None else y[:, :trim]
+
+    return run
 
 
 def spmm_numpy(w: PackedWeight, x: np.ndarray, out: np.ndarray) -> np.ndarray:

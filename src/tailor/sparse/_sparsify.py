@@ -108,3 +108,15 @@ def densify(model: nn.Module) -> nn.Module:
                 dense.bias.copy_(m.bias)
         _replace(model, name, dense)
     return model
+
+
+def sparse_runtime(model: nn.Module, example_inputs: Any = None, dispatch: str = "auto") -> nn.Module:
+    """The model as the sparse runtime runs it, in place: eval mode, BatchNorm folded into the
+    convolutions before it (so the kernel adds the bias first), then ``sparsify``. A model with no
+    pruned layer is only folded, so dense and sparse sub-networks are measured the same way."""
+    from tailor.sparse.fold import fold_batchnorm
+
+    model.eval()
+    fold_batchnorm(model)
+    sparsify(model, dispatch=dispatch, example_inputs=example_inputs)
+    return model

@@ -19,7 +19,7 @@ from torch import nn
 
 from tailor.errors import ConfigError
 from tailor.sparse._format import PackedWeight, pack
-from tailor.sparse._kernel import spmm
+from tailor.sparse._kernel import backend, spmm
 
 DISPATCH = ("auto", "sparse", "dense")
 MAX_DENSITY = 0.6  # above this the kernel never beats BLAS (measured: break-even near 25-35 %)
@@ -60,6 +60,7 @@ class _SparseBase(nn.Module):
                                          None if bias is None else bias.detach().cpu().float().numpy(), block)
         self.decisions: dict[str, dict[str, float | bool]] = {}
         self._fast: dict[tuple[tuple[int, ...], int], bool] = {}
+        self._plans: dict[tuple[torch.Size, int], Any] = {}  # per (shape, threads): False or a runner
         self._bufs: dict[tuple[int, str], torch.Tensor] = {}  # per-thread scratch, reused across calls
 
     def _scratch(self, slot: str, shape: tuple[int, ...]) -> torch.Tensor:
@@ -120,6 +121,11 @@ class _SparseBase(nn.Module):
         spmm(self.packed, x3.numpy(), out.numpy(), threads=torch.get_num_threads())
         return out if self.packed.out_padded == self.packed.out_features else out[:, : self.packed.out_features]
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_plans"] = {}  # closures over the packed arrays: rebuilt on the next call
+        return state
+
     def runtime_description(self) -> dict[str, Any]:
         return {"type": type(self).__name__, "dispatch": self.dispatch, **self.packed.describe(),
                 "decisions": dict(self.decisions)}
@@ -145,9 +151,36 @@ class SparseConv2d(_SparseBase):
         return self._run_chw(x.reshape(n, c, h * w)).reshape(n, self.out_channels, h, w)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim == 4 and self._sparse_ok(x) and self._use_sparse(x):
-            return self._sparse(x)
+        # Hot path: one dict lookup per call for a known (shape, threads); the checks that can
+        # change between calls (dtype, autograd) stay, everything else is in the cached plan.
+        if x.dtype is torch.float32 and not (torch.is_grad_enabled() and x.requires_grad):
+            plan = self._plans.get((x.shape, torch.get_num_threads()))
+            if plan is None:
+                plan = self._make_plan(x)
+            if plan is not False:
+                return plan(x)
         return self._dense(x)
+
+    def _make_plan(self, x: torch.Tensor) -> Any:
+        """``False`` (run dense) or a function running ``x``'s shape on the kernel, cached per
+        (shape, threads); the dispatch decision is measured here, once."""
+        key = (x.shape, torch.get_num_threads())
+        if x.ndim != 4 or x.device.type != "cpu" or self.weight.requires_grad or self.dispatch == "dense":
+            self._plans[key] = False
+            return False
+        n, c, h, w = x.shape
+        if self.stride != (1, 1) or key[1] > 1 or backend() != "numba":
+            plan = self._sparse  # general path: strided input, threads, numpy fallback
+        else:
+            from tailor.sparse._kernel import serial_call
+
+            plan = serial_call(self.packed, (n, c, h, w))
+        if self.dispatch == "auto":
+            with torch.no_grad():
+                if not self._choose(f"{tuple(x.shape)}@{key[1]}", lambda: self._dense(x), lambda: plan(x)):
+                    plan = False
+        self._plans[key] = plan
+        return plan
 
 
 class SparseLinear(_SparseBase):

@@ -8,6 +8,7 @@ from tailor.supernets import cell, mobilenetv3, resnet, transformer  # noqa: F40
 from tailor.supernets.base import (
     HasChoiceParameters,
     HasExtremes,
+    HasSparsity,
     SuperNet,
     TextEncoder,
     extreme_configs,
@@ -15,6 +16,7 @@ from tailor.supernets.base import (
 from tailor.supernets.registry import create_supernet, list_supernets, register_supernet, supernet_option_names
 
 __all__ = [
-    "HasChoiceParameters", "HasExtremes", "SuperNet", "TextEncoder", "create_supernet", "extreme_configs",
+    "HasChoiceParameters", "HasExtremes", "HasSparsity", "SuperNet", "TextEncoder", "create_supernet",
+    "extreme_configs",
     "list_supernets", "register_supernet", "supernet_option_names",
 ]

@@ -81,6 +81,16 @@ class TextEncoder(Protocol):
         ...
 
 
+@runtime_checkable
+class HasSparsity(Protocol):
+    """The family has a sparsity dimension with nested magnitude masks (``tailor.sparse.nested``)."""
+
+    def rank_by_magnitude(self) -> None:
+        """Rank the prunable weights by magnitude, fixing every level's mask (before a masked
+        fine-tune, on trained weights)."""
+        ...
+
+
 def extreme_configs(supernet: SuperNet) -> tuple[Config, Config]:
     """(smallest, largest): the family's own ``extreme_configs`` if it has them, else the space's ends."""
     if isinstance(supernet, HasExtremes):

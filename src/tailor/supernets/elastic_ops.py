@@ -83,20 +83,27 @@ class ElasticConv2d(nn.Module):
         return out, self.max_kernel if kernel is None else kernel
 
     def forward(
-        self, x: torch.Tensor, out_ch: int | None = None, kernel: int | None = None
+        self, x: torch.Tensor, out_ch: int | None = None, kernel: int | None = None,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """``mask``: optional 0/1 tensor of the active weight's shape (pruning; gradients of the
+        masked weights are zero, the stored weights are kept for paths that use them)."""
         in_ch = x.shape[1]
         out_ch, kernel = self._sizes(in_ch, out_ch, kernel)
         w = self.active_weight(in_ch, out_ch, kernel)
+        if mask is not None:
+            w = w * mask
         b = None if self.bias is None else self.bias[:out_ch]
         return F.conv2d(x, w, b, self.stride, kernel // 2, 1, in_ch if self.depthwise else 1)
 
-    def export(self, in_ch: int, out_ch: int | None = None, kernel: int | None = None) -> nn.Conv2d:
+    def export(self, in_ch: int, out_ch: int | None = None, kernel: int | None = None,
+               mask: torch.Tensor | None = None) -> nn.Conv2d:
         out_ch, kernel = self._sizes(in_ch, out_ch, kernel)
         conv = nn.Conv2d(in_ch, out_ch, kernel, self.stride, kernel // 2,
                          groups=in_ch if self.depthwise else 1, bias=self.bias is not None)
         with torch.no_grad():
-            conv.weight.copy_(self.active_weight(in_ch, out_ch, kernel))
+            w = self.active_weight(in_ch, out_ch, kernel)
+            conv.weight.copy_(w if mask is None else w * mask)
             if self.bias is not None:
                 conv.bias.copy_(self.bias[:out_ch])
         return conv

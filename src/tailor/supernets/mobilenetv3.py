@@ -8,6 +8,11 @@ first ``d`` blocks run); and the input resolution.
 
 Config: ``resolution`` (int), ``depth`` (one per stage), ``kernel`` and ``expand`` (one per block
 slot, stage-major; slots a stage's depth skips are ``None`` in the canonical form).
+
+Optional sparsity dimension (``sparsities``, off by default): ``sparsity`` (one per stage) prunes
+the 1x1 expand and project convolutions of the stage's blocks with nested magnitude masks
+(``tailor.sparse.nested``: the 90 % mask is a subset of the 80 % one, so one set of weights
+serves every level). Call ``rank_by_magnitude`` on trained weights before a masked fine-tune.
 """
 
 from __future__ import annotations
@@ -55,8 +60,18 @@ class MobileNetV3Args:
     final_channels: int = 960
     head_channels: int = 1280
     dropout: float = 0.1
+    sparsities: tuple[float, ...] = ()  # per-stage choice for the 1x1 layers; () = no such dimension
+    sparse_block: int = 4  # output channels per mask block (the sparse kernel's fastest is 4)
 
     def __post_init__(self) -> None:
+        from tailor.sparse.density import check_sparsity
+
+        object.__setattr__(self, "sparsities",
+                           tuple(check_sparsity(s, "mobilenetv3.sparsities") for s in self.sparsities))
+        if len(set(self.sparsities)) != len(self.sparsities):
+            raise ConfigError("mobilenetv3.sparsities", "must not repeat a value", self.sparsities)
+        if self.sparse_block not in (1, 2, 4):
+            raise ConfigError("mobilenetv3.sparse_block", f"got {self.sparse_block!r}", (1, 2, 4))
         n = len(self.stage_channels)
         for name in ("stage_strides", "stage_se", "stage_act"):
             if len(getattr(self, name)) != n:
@@ -116,26 +131,49 @@ class ElasticInvertedResidual(nn.Module):
             nn.init.zeros_(self.project_bn.bn.weight)  # blocks trains from the first steps
         self.active_kernel = max(args.kernel_sizes)
         self.active_expand = max(self.expand_ratios)
+        self.active_sparsity = 0.0
+        self.expand_mask = self.project_mask = None
+        if args.sparsities:
+            from tailor.sparse.nested import NestedMask
+
+            self.expand_mask = NestedMask(hidden, in_ch, args.sparse_block)
+            self.project_mask = NestedMask(out_ch, hidden, args.sparse_block)
+            self.rank_by_magnitude()
+
+    def rank_by_magnitude(self) -> None:
+        """Rank the 1x1 weights' blocks by magnitude (fixes every level's nested mask)."""
+        if self.expand_mask is not None and self.project_mask is not None:
+            self.expand_mask.rank_by_magnitude(self.expand_conv.weight)
+            self.project_mask.rank_by_magnitude(self.project_conv.weight)
+
+    def _masks(self, hid: int, sparsity: float) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        if not sparsity or self.expand_mask is None or self.project_mask is None:
+            return None, None
+        return (self.expand_mask.mask(sparsity, hid, self.in_ch),
+                self.project_mask.mask(sparsity, self.out_ch, hid))
 
     def hidden(self, expand: float) -> int:
         return make_divisible(self.in_ch * expand)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.act(self.expand_bn(self.expand_conv(x, out_ch=self.hidden(self.active_expand))))
+        hid = self.hidden(self.active_expand)
+        m_exp, m_proj = self._masks(hid, self.active_sparsity)
+        h = self.act(self.expand_bn(self.expand_conv(x, out_ch=hid, mask=m_exp)))
         h = self.act(self.dw_bn(self.dw_conv(h, kernel=self.active_kernel)))
         if self.se is not None:
             h = self.se(h)
-        y = self.project_bn(self.project_conv(h, out_ch=self.out_ch))
+        y = self.project_bn(self.project_conv(h, out_ch=self.out_ch, mask=m_proj))
         return x + y if self.residual else y
 
-    def export(self, kernel: int, expand: float) -> InvertedResidual:
+    def export(self, kernel: int, expand: float, sparsity: float = 0.0) -> InvertedResidual:
         hid = self.hidden(expand)
         act, out, cin = _ACTS[self.act_name], self.out_ch, self.in_ch
+        m_exp, m_proj = self._masks(hid, sparsity)
         return InvertedResidual(
-            nn.Sequential(self.expand_conv.export(cin, hid), self.expand_bn.export(hid), act()),
+            nn.Sequential(self.expand_conv.export(cin, hid, mask=m_exp), self.expand_bn.export(hid), act()),
             nn.Sequential(self.dw_conv.export(hid, hid, kernel), self.dw_bn.export(hid), act()),
             None if self.se is None else self.se.export(hid),
-            nn.Sequential(self.project_conv.export(hid, out), self.project_bn.export(out)),
+            nn.Sequential(self.project_conv.export(hid, out, mask=m_proj), self.project_bn.export(out)),
             self.residual,
         )
 
@@ -155,6 +193,7 @@ class ElasticInvertedResidual(nn.Module):
             permute_(self.se.expand.weight, mid, 1)
             permute_(self.se.reduce.weight, mid, 0)
             permute_(self.se.reduce.bias, mid, 0)
+        self.rank_by_magnitude()  # the order changed: masks follow the weights
 
 
 def _conv_bn_act(cin: int, cout: int, k: int, stride: int, act: type[nn.Module]) -> nn.Sequential:
@@ -222,36 +261,38 @@ class ElasticMobileNetV3(nn.Module):
                     kernel[s * self.max_depth + i] = expand[s * self.max_depth + i] = None
             return {**cfg, "kernel": kernel, "expand": expand}
 
-        return SearchSpace(
-            [
-                Choice("resolution", tuple(sorted(a.resolutions)), ordered=True),
-                Choice("depth", tuple(sorted(a.depths)), repeat=n_stages, ordered=True),
-                Choice("kernel", tuple(sorted(a.kernel_sizes)), repeat=slots, ordered=True),
-                Choice("expand", tuple(sorted(a.expand_ratios)), repeat=slots, ordered=True),
-            ],
-            canonicalize=canonicalize,
-        )
+        choices = [
+            Choice("resolution", tuple(sorted(a.resolutions)), ordered=True),
+            Choice("depth", tuple(sorted(a.depths)), repeat=n_stages, ordered=True),
+            Choice("kernel", tuple(sorted(a.kernel_sizes)), repeat=slots, ordered=True),
+            Choice("expand", tuple(sorted(a.expand_ratios)), repeat=slots, ordered=True),
+        ]
+        if a.sparsities:  # smallest network first: the sparsest level
+            choices.append(Choice("sparsity", tuple(sorted(a.sparsities, reverse=True)), repeat=n_stages,
+                                  ordered=True))
+        return SearchSpace(choices, canonicalize=canonicalize)
 
     def space(self) -> SearchSpace:
         return self._space
 
     def _active_blocks(self, cfg: Config):
+        sparsity = cfg.get("sparsity") or [0.0] * len(self.stages)
         for s, stage in enumerate(self.stages):
             for i in range(cfg["depth"][s]):
                 slot = s * self.max_depth + i
-                yield stage[i], cfg["kernel"][slot], cfg["expand"][slot]
+                yield stage[i], cfg["kernel"][slot], cfg["expand"][slot], sparsity[s]
 
     def activate(self, config: Config) -> None:
         """Select the active path in place; ``ConfigError`` for a config outside the space."""
         cfg = check_config(self._space, config)
-        for block, kernel, expand in self._active_blocks(cfg):
-            block.active_kernel, block.active_expand = kernel, expand
+        for block, kernel, expand, sparsity in self._active_blocks(cfg):
+            block.active_kernel, block.active_expand, block.active_sparsity = kernel, expand, sparsity
         self.active_config = cfg
 
     def subnet(self, config: Config) -> MobileNetV3Subnet:
         """Standalone copy of ``config``'s path (plain layers, sliced weights, BN statistics)."""
         cfg = check_config(self._space, config)
-        blocks = nn.Sequential(*[b.export(k, e) for b, k, e in self._active_blocks(cfg)])
+        blocks = nn.Sequential(*[b.export(k, e, s) for b, k, e, s in self._active_blocks(cfg)])
         net = MobileNetV3Subnet(copy.deepcopy(self.stem), blocks, copy.deepcopy(self.final_expand),
                                 copy.deepcopy(self.head))
         return net.train(self.training)
@@ -270,6 +311,14 @@ class ElasticMobileNetV3(nn.Module):
         return self.head(self.final_expand(x))  # (B, num_classes)
 
     # ------------------------------------------------------------------ training helpers
+    def rank_by_magnitude(self) -> None:
+        """Re-rank every block's 1x1 weights by magnitude: the nested masks of the sparsity
+        dimension then keep the largest weights (run on trained weights, before a masked fine-tune).
+        Does nothing without a sparsity dimension."""
+        for stage in self.stages:
+            for block in stage:
+                block.rank_by_magnitude()
+
     def sort_channels(self) -> None:
         """Reorder every block's hidden channels by importance (largest network unchanged).
 
