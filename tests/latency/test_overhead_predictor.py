@@ -30,8 +30,8 @@ def test_prediction_subtracts_each_blocks_overhead_and_adds_the_networks_once():
         {"kind": "scale", "scale": 1.5, "offset_ms": 0.0, "n": 8, "rel_std": 0.1}))
     assert table.uncorrected(["stem", "body", "head"]) == pytest.approx(0.06 + 0.10 + 0.30 + 0.02)
     assert table.block_sum(["stem", "body", "head"]) == pytest.approx(0.57)  # the old, overhead-laden sum
-    # a block measured below its own null graph (noise) adds nothing rather than subtracting
-    assert table.uncorrected(["stem", "tiny", "head"]) == pytest.approx(0.06 + 0.10 + 0.02)
+    # a block measured below its own null graph (noise on a tiny block) is not clipped: sums stay unbiased
+    assert table.uncorrected(["stem", "tiny", "head"]) == pytest.approx(0.06 + 0.10 - 0.02 + 0.02)
     ms, std = table.predict(["stem", "body", "head"])
     assert ms == pytest.approx(1.5 * 0.48) and std == pytest.approx(0.1 * ms)
     with pytest.raises(ConfigError, match="no entry for block 'network overhead stem\\|body'"):
@@ -94,3 +94,17 @@ def test_version_1_and_corrupt_tables_are_refused_in_one_line(tmp_path, capsys, 
     (tmp_path / "no_overhead.json").write_text(json.dumps(good))
     with pytest.raises(ConfigError, match="entry 'a' has no non-negative overhead_ms"):
         LatencyTable.load(tmp_path / "no_overhead.json")
+
+
+def test_refit_changes_the_correction_without_measuring_and_re_signs():
+    from tailor.latency_table.runner import refit
+
+    data = _synthetic({"a": (0.30, 0.05), "b": (0.15, 0.05)}, {"a|b": 0.05, "a|a": 0.05},
+                      {"kind": "scale", "scale": 1.0, "offset_ms": 0.0})
+    data["calibration"] = [{"blocks": ["a", "b"], "measured_ms": 0.80}, {"blocks": ["a", "a", "b"], "measured_ms": 1.3},
+                           {"blocks": ["a", "b", "b"], "measured_ms": 1.0}]
+    out = refit(data, "theil-sen")
+    assert [c["predicted_ms"] for c in out["calibration"]] == pytest.approx([0.40, 0.65, 0.50])
+    assert out["correction"]["kind"] == "theil-sen" and out["correction"]["scale"] == pytest.approx(2.0)
+    assert out["correction"]["offset_ms"] == pytest.approx(0.0, abs=1e-9)
+    assert LatencyTable._check(out, "refit.json")["fingerprint"] != data["fingerprint"]

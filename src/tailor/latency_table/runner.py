@@ -114,11 +114,12 @@ def network_key(keys: Sequence[str]) -> str:
 def overhead_aware_sum(entries: dict[str, dict], networks: dict[str, dict], keys: Sequence[str]) -> float:
     """sum(block - its own call overhead) + the network's one call overhead (ms).
 
-    A block measured alone pays one session call; the network pays one for all its blocks. A block
-    whose entry came out below its null graph (noise on a tiny block) counts as zero, not negative.
+    A block measured alone pays one session call; the network pays one for all its blocks. A tiny
+    block's difference can come out negative (noise); it is kept, not clipped at zero, because a
+    network sums many such differences and clipping would bias every sum upwards.
     """
     net = networks[network_key(keys)]["median_ms"]
-    return float(net + sum(max(entries[k]["median_ms"] - entries[k]["overhead_ms"], 0.0) for k in keys))
+    return float(net + sum(entries[k]["median_ms"] - entries[k]["overhead_ms"] for k in keys))
 
 
 CORRECTIONS = ("scale", "theil-sen", "none")
@@ -239,6 +240,18 @@ def profile(directory: str | Path, threads: int = 1, rounds: int = 5, repeats: i
     }
     table["fingerprint"] = table_fingerprint(table)
     return table
+
+
+def refit(table: dict[str, Any], correction: str = "scale") -> dict[str, Any]:
+    """The table with its calibration predictions recomputed from its entries and the correction refitted
+    (another method, or after a change to the predictor), without measuring anything again; re-signed."""
+    out = json.loads(json.dumps(table))
+    for c in out["calibration"]:
+        c["predicted_ms"] = overhead_aware_sum(out["entries"], out["networks"], c["blocks"])
+    out["correction"] = fit_correction([c["predicted_ms"] for c in out["calibration"]],
+                                       [c["measured_ms"] for c in out["calibration"]], correction)
+    out["fingerprint"] = table_fingerprint(out)
+    return out
 
 
 def write_table(table: dict[str, Any], out: str | Path) -> Path:
