@@ -143,6 +143,9 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--remeasure", action="store_true")
+    ap.add_argument("--pool-from", type=Path, default=None,
+                    help="no new searches: each table picks its front from the sub-networks the peers runs of "
+                    "one seed evaluated (peers_table.py's JSON lines; accuracy already known)")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--jsonl", type=Path, default=ROOT / "runs" / "latency" / "cross_device.jsonl")
@@ -157,6 +160,11 @@ def main() -> None:
     net = mbv3_problem(TRAIN_DIR, epochs, "latency", str(table_path(1))).supernet
     for d in DEVICES:
         ensure_table(d, net)
+    if args.pool_from is not None:
+        runs = pool_runs(args.pool_from, args.seeds)
+        out = judge(runs, epochs, args.remeasure, args.rounds, args.repeats)
+        report(out, args, "pool")
+        return
     done = {(r["table"], r["seed"], r["budget"]) for r in load(args.jsonl)}
     memo: dict = {}
     args.jsonl.parent.mkdir(parents=True, exist_ok=True)
@@ -170,11 +178,34 @@ def main() -> None:
             print(f"searched with table t{d}, seed {seed}: {len(r['keys'])} evaluations", flush=True)
     runs = [r for r in load(args.jsonl) if r["budget"] == args.budget and r["seed"] < args.seeds]
     out = judge(runs, epochs, args.remeasure, args.rounds, args.repeats)
+    report(out, args, "search")
+
+
+def pool_runs(jsonl: Path, seeds: int) -> list[dict]:
+    """Per peers seed, the union of what every tool evaluated, offered to both tables as one 'search'."""
+    runs = []
+    for seed in range(seeds):
+        rs = [r for r in load(jsonl) if r["seed"] == seed]
+        if not rs:
+            continue
+        keys, configs, error = [], [], []
+        for r in rs:
+            keys += r["keys"]
+            configs += r["configs"]
+            error += [f[0] for f in r["F"]]
+        runs += [{"table": f"t{d}", "seed": seed, "budget": len(keys), "keys": keys, "configs": configs,
+                  "error": error} for d in DEVICES]
+    return runs
+
+
+def report(out: dict, args, mode: str) -> None:
+    seeds = sorted({int(k.split("/s")[1]) for k in out["front_sizes"]})
     for name, j in out["judged"].items():
         print(f"judged on {name}: right table ({j['right']}) median HV {j['right_median']:.4f}, wrong "
-              f"{j['wrong_median']:.4f}; right wins {j['right_wins']} of {args.seeds} seeds")
+              f"{j['wrong_median']:.4f}; right wins {j['right_wins']} of {len(seeds)} seeds")
     print(f"fronts' Jaccard overlap per seed: {out['front_jaccard']}; tau(t1, t2) {out['tau_t1_t2_predicted']:.3f}")
-    write_result(args.json, {"args": {k: str(v) for k, v in vars(args).items()}, **out})
+    path = args.json.with_name(args.json.stem + ("_pool" if mode == "pool" else "") + args.json.suffix)
+    write_result(path, {"mode": mode, "args": {k: str(v) for k, v in vars(args).items()}, **out})
 
 
 if __name__ == "__main__":

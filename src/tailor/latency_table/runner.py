@@ -206,7 +206,7 @@ def block_entries(blocks: Sequence[dict], measured: dict[str, dict]) -> dict[str
         null = measured[f"null:{b['null']}"]
         out[b["key"]] = {**measured[f"block:{b['key']}"], "inputs": [i["shape"] for i in b["inputs"]],
                          "outputs": [o["shape"] for o in b["outputs"]], "overhead_ms": null["median_ms"],
-                         "overhead_spread": null["spread"]}
+                         "overhead_spread": null["spread"], "overhead_rounds_ms": null["rounds_ms"]}
     return out
 
 
