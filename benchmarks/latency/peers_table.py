@@ -191,7 +191,8 @@ def main() -> None:
             sys.exit(f"peers_table: error: {e}")
     if args.worker:
         return
-    results = [r | {"epochs": args.epochs} for r in load(args.jsonl) if r["key"] == key and r["tool"] in tools]
+    by_run = {(r["tool"], r["seed"]): r for r in load(args.jsonl) if r["key"] == key and r["tool"] in tools}
+    results = [r | {"epochs": args.epochs} for r in by_run.values()]  # one per (tool, seed), if run twice
     seeds = {t: sorted({r["seed"] for r in results if r["tool"] == t}) for t in tools}
     common = sorted(set.intersection(*(set(s) for s in seeds.values()))) if seeds else []
     results = [r for r in results if r["seed"] in common]  # only seeds every tool finished: a fair median
