@@ -212,7 +212,7 @@ def block_entries(blocks: Sequence[dict], measured: dict[str, dict]) -> dict[str
 
 def profile(directory: str | Path, threads: int = 1, rounds: int = 5, repeats: int = 20, warmup: int = 5,
             seed: int = 0, on_step: Callable[[int, int], None] | None = None,
-            correction: str = "scale") -> dict[str, Any]:
+            correction: str = "theil-sen") -> dict[str, Any]:
     """Measure every block, null graph and calibration network of an exported ``directory``; return the table."""
     directory = Path(directory)
     manifest = json.loads((directory / MANIFEST).read_text())
@@ -242,7 +242,7 @@ def profile(directory: str | Path, threads: int = 1, rounds: int = 5, repeats: i
     return table
 
 
-def refit(table: dict[str, Any], correction: str = "scale") -> dict[str, Any]:
+def refit(table: dict[str, Any], correction: str = "theil-sen") -> dict[str, Any]:
     """The table with its calibration predictions recomputed from its entries and the correction refitted
     (another method, or after a change to the predictor), without measuring anything again; re-signed."""
     out = json.loads(json.dumps(table))
@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--correction", choices=CORRECTIONS, default="scale")
+    p.add_argument("--correction", choices=CORRECTIONS, default="theil-sen")
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     if min(a.threads, a.rounds, a.repeats) < 1 or a.warmup < 0:
