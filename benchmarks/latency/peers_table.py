@@ -178,6 +178,13 @@ def main() -> None:
             tools = [t for t in tools if not t.startswith("dynast-")]
             if dropped:
                 print(f"no DyNAS-T venv at {dynast_python(ROOT).parent.parent}: skipping {', '.join(dropped)}")
+        from importlib.util import find_spec
+
+        if find_spec("optuna") is None:  # Optuna's samplers only where optuna is installed
+            dropped = [t for t in tools if t.startswith("optuna-")]
+            tools = [t for t in tools if not t.startswith("optuna-")]
+            if dropped:
+                print(f"optuna is not installed: skipping {', '.join(dropped)}")
         mbv3_problem(TRAIN_DIR, args.epochs, "latency", table)  # train or load once, check the table
     key = f"mbv3-table-{Path(table).stem}"
     items = [(t, key, s, args.budget) for s in range(args.seeds) for t in tools]  # seed-major
