@@ -18,7 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLUMNS = ("scale", "theil-sen", "none", "huber", "v1-lstsq", "block-sum", "macs", "repeat")
+COLUMNS = ("blocks", "scale", "theil-sen", "none", "huber", "block-sum", "macs", "repeat")
 
 
 def main(argv: list[str]) -> int:
@@ -36,10 +36,9 @@ def main(argv: list[str]) -> int:
                             *(f"{r[split][m][s]:.4f}" for m in COLUMNS for s in ("tau", "mape"))])
     fig, axes = plt.subplots(1, len(rows), figsize=(4 * len(rows), 4), squeeze=False)
     for ax, r in zip(axes[0], rows, strict=True):
-        fit = r["fits"].get(chosen, r["fits"]["scale"])
         pts = [p for p in r["points"] if p["split"] == "test"]
         m = [p["measured_ms"] for p in pts]
-        p = [fit["scale"] * p["uncorrected_ms"] + fit["offset_ms"] for p in pts]
+        p = [p["predicted_ms"][chosen] for p in pts]
         ax.scatter(m, p, s=12)
         lo, hi = min(m + p), max(m + p)
         ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)

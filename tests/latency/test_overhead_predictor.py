@@ -108,3 +108,30 @@ def test_refit_changes_the_correction_without_measuring_and_re_signs():
     assert out["correction"]["kind"] == "theil-sen" and out["correction"]["scale"] == pytest.approx(2.0)
     assert out["correction"]["offset_ms"] == pytest.approx(0.0, abs=1e-9)
     assert LatencyTable._check(out, "refit.json")["fingerprint"] != data["fingerprint"]
+
+
+def test_blocks_correction_recovers_sum_and_per_block_terms_and_predicts_with_them():
+    """The default correction: measured ~ a * plain block sum + b * blocks + c."""
+    rng = np.random.default_rng(1)
+    sums = rng.uniform(0.2, 2.0, 10)
+    counts = rng.integers(5, 20, 10)
+    measured = 0.9 * sums - 0.012 * counts + 0.03
+    fit = fit_correction(sums, measured, "blocks", block_sums=sums, counts=counts)
+    assert fit["kind"] == "blocks" and fit["scale"] == pytest.approx(0.9)
+    assert fit["per_block_ms"] == pytest.approx(-0.012) and fit["offset_ms"] == pytest.approx(0.03)
+    assert fit["rel_std"] == pytest.approx(0.0, abs=1e-9) and len(fit["loo_rel"]) == 10
+    table = LatencyTable(_synthetic({"a": (0.30, 0.05), "b": (0.15, 0.05)}, {"a|b": 0.05},
+                                    {k: fit[k] for k in ("kind", "scale", "per_block_ms", "offset_ms", "rel_std")}))
+    ms, _ = table.predict(["a", "b", "b"])
+    assert ms == pytest.approx(0.9 * 0.60 - 0.012 * 3 + 0.03)
+    with pytest.raises(ValueError, match="needs block_sums"):
+        fit_correction(sums, measured, "blocks")
+    # fewer than 4 networks cannot fit 3 terms with a leave-one-out: the median ratio instead
+    assert fit_correction(sums[:3], measured[:3], "blocks", sums[:3], counts[:3])["kind"] == "scale"
+
+
+def test_a_blocks_correction_without_its_per_block_term_is_refused(tmp_path):
+    data = _synthetic({"a": (0.30, 0.05)}, {"a|a": 0.05}, {"kind": "blocks", "scale": 1.0, "offset_ms": 0.0})
+    (tmp_path / "t.json").write_text(json.dumps(data))
+    with pytest.raises(ConfigError, match="per_block_ms"):
+        LatencyTable.load(tmp_path / "t.json")

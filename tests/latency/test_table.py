@@ -22,11 +22,18 @@ def test_table_round_trip_and_prediction_is_corrected_sum(tiny_mbv3, tiny_table,
     cfg = tiny_mbv3.space().sample(np.random.default_rng(3))
     keys = blocks.blocks(cfg)
     e, c = table.data["entries"], table.data["correction"]
-    assert all(v["overhead_ms"] > 0 for v in e.values()) and c["kind"] == "theil-sen"  # the default
-    net = table.data["networks"][f"{keys[0]}|{keys[-1]}"]["median_ms"]
-    base = net + sum(e[k]["median_ms"] - e[k]["overhead_ms"] for k in keys)
+    assert all(v["overhead_ms"] > 0 for v in e.values()) and c["kind"] == "blocks"  # the default
+    raw = sum(e[k]["median_ms"] for k in keys)
     ms, std = table.predict(keys)
-    assert ms == pytest.approx(c["scale"] * base + c["offset_ms"])
+    assert ms == pytest.approx(c["scale"] * raw + c["per_block_ms"] * len(keys) + c["offset_ms"])
+    # the overhead-aware alternative, refitted from the same measurements
+    from tailor.latency_table.runner import refit
+
+    ts = LatencyTable(refit(table.data, "theil-sen"))
+    net = ts.data["networks"][f"{keys[0]}|{keys[-1]}"]["median_ms"]
+    base = net + sum(e[k]["median_ms"] - e[k]["overhead_ms"] for k in keys)
+    c = ts.data["correction"]
+    assert ts.predict(keys)[0] == pytest.approx(c["scale"] * base + c["offset_ms"])
     assert std == pytest.approx(table.rel_std * ms)
     ev = TableLatencyEvaluator(tiny_mbv3, "mobilenetv3", table)
     assert not ev.expensive and table.fingerprint in ev.fingerprint()

@@ -39,8 +39,9 @@ def profile(
     warmup: int = typer.Option(5, "--warmup", help="Untimed calls per session before the rounds."),
     calibration: int = typer.Option(10, "--calibration", help="End-to-end sub-networks measured to fit the "
                                     "correction model."),
-    correction: str = typer.Option("theil-sen", "--correction", help="Fit on the calibration networks: "
-                                   "theil-sen (robust scale + offset, default), scale (median ratio) or none."),
+    correction: str = typer.Option("blocks", "--correction", help="Fit on the calibration networks: blocks "
+                                   "(a * block sum + b per block + c, default), theil-sen (robust scale + offset "
+                                   "of the overhead-aware sum), scale (median ratio) or none."),
     seed: int = typer.Option(0, "--seed", help="Seeds the calibration sub-networks and the round order."),
     out: Path = typer.Option(None, "--out", help="Table file to write (DEVICE.json)."),
     export: Path = typer.Option(None, "--export", help="Only write the blocks, the manifest and run_profile.py "

@@ -141,7 +141,7 @@ def profile_supernet(
     workdir: str | Path | None = None,
     on_export: Callable[[int, int], None] | None = None,
     on_measure: Callable[[int, int], None] | None = None,
-    correction: str = "theil-sen",
+    correction: str = runner.DEFAULT_CORRECTION,
 ) -> dict[str, Any]:
     """Export (into ``workdir``, else a temporary folder) and measure on this machine: the table."""
     import tempfile

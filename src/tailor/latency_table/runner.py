@@ -122,7 +122,8 @@ def overhead_aware_sum(entries: dict[str, dict], networks: dict[str, dict], keys
     return float(net + sum(entries[k]["median_ms"] - entries[k]["overhead_ms"] for k in keys))
 
 
-CORRECTIONS = ("scale", "theil-sen", "none")
+CORRECTIONS = ("blocks", "theil-sen", "scale", "none")
+DEFAULT_CORRECTION = "blocks"  # chosen on development networks (docs/benchmarks/latency-tables.md)
 
 
 def _theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -146,19 +147,45 @@ def _fit(kind: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(np.median(y / x)), 0.0  # "scale" (and the fallback): median ratio measured / predicted
 
 
-def fit_correction(predicted: Sequence[float], measured: Sequence[float], kind: str = "scale") -> dict[str, Any]:
-    """End-to-end ~ scale * (overhead-aware block sum) + offset, robustly, on a few networks.
+def _fit_blocks(sums: np.ndarray, counts: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """latency ~ a * plain block sum + b * blocks + c by least squares: each entry carries one call's
+    overhead, which ``b`` takes back per block, while the sum keeps each block's own dispatch costs."""
+    x = np.column_stack([sums, counts, np.ones(len(y))])
+    (a, b, c), *_ = np.linalg.lstsq(x, y, rcond=None)
+    return float(a), float(b), float(c)
 
-    ``scale``: one factor, the median of measured / predicted (a slow spell on one calibration
-    network moves a median little; a least-squares fit follows it). ``theil-sen``: scale and offset
-    as medians of pairwise slopes. ``none``: the overhead-aware sum as it is. Uncertainty: the
-    leave-one-out relative errors, summarised robustly (1.4826 x their median absolute value, the
-    standard deviation if they were normal) so one outlying calibration network cannot inflate it.
+
+def fit_correction(predicted: Sequence[float], measured: Sequence[float], kind: str = DEFAULT_CORRECTION,
+                   block_sums: Sequence[float] | None = None, counts: Sequence[int] | None = None) -> dict[str, Any]:
+    """End-to-end latency from the table, fitted on a few calibration networks.
+
+    ``blocks`` (the default): a * (plain block sum) + b * (number of blocks) + c, by least squares
+    (needs ``block_sums`` and ``counts``; at least 4 networks, else ``scale``). The others use the
+    overhead-aware sum (``predicted``): ``scale``, one factor, the median of measured / predicted;
+    ``theil-sen``, scale and offset as medians of pairwise slopes; ``none``, the sum as it is.
+    Uncertainty: the leave-one-out relative errors, summarised robustly (1.4826 x their median
+    absolute value, the standard deviation if they were normal).
     """
     if kind not in CORRECTIONS:
         raise ValueError(f"correction must be one of {CORRECTIONS}, got {kind!r}")
     x, y = np.asarray(predicted, dtype=np.float64), np.asarray(measured, dtype=np.float64)
     k = len(y)
+    if kind == "blocks":
+        if block_sums is None or counts is None:
+            raise ValueError("the 'blocks' correction needs block_sums and counts")
+        if k < 4:
+            kind = "scale"
+    if kind == "blocks":
+        sums, n = np.asarray(block_sums, dtype=np.float64), np.asarray(counts, dtype=np.float64)
+        a, per_block, b = _fit_blocks(sums, n, y)
+        loo = []
+        for i in range(k):
+            keep = np.delete(np.arange(k), i)
+            ai, pi, bi = _fit_blocks(sums[keep], n[keep], y[keep])
+            loo.append(float((ai * sums[i] + pi * n[i] + bi - y[i]) / y[i]))
+        rel_std = float(1.4826 * np.median(np.abs(loo)))
+        return {"kind": kind, "scale": a, "per_block_ms": per_block, "offset_ms": b, "n": k, "rel_std": rel_std,
+                "loo_rel": loo}
     a, b = _fit(kind, x, y)
     loo = []
     if k >= 3:
@@ -168,6 +195,12 @@ def fit_correction(predicted: Sequence[float], measured: Sequence[float], kind: 
             loo.append(float((ai * x[i] + bi - y[i]) / y[i]))
     rel_std = float(1.4826 * np.median(np.abs(loo))) if loo else None
     return {"kind": kind, "scale": a, "offset_ms": b, "n": k, "rel_std": rel_std, "loo_rel": loo}
+
+
+def calibration_fit(calibration: Sequence[dict], kind: str) -> dict[str, Any]:
+    """``fit_correction`` on a table's calibration records."""
+    return fit_correction([c["predicted_ms"] for c in calibration], [c["measured_ms"] for c in calibration], kind,
+                          [c["block_sum_ms"] for c in calibration], [len(c["blocks"]) for c in calibration])
 
 
 def machine_info() -> dict[str, str]:
@@ -212,7 +245,7 @@ def block_entries(blocks: Sequence[dict], measured: dict[str, dict]) -> dict[str
 
 def profile(directory: str | Path, threads: int = 1, rounds: int = 5, repeats: int = 20, warmup: int = 5,
             seed: int = 0, on_step: Callable[[int, int], None] | None = None,
-            correction: str = "theil-sen") -> dict[str, Any]:
+            correction: str = DEFAULT_CORRECTION) -> dict[str, Any]:
     """Measure every block, null graph and calibration network of an exported ``directory``; return the table."""
     directory = Path(directory)
     manifest = json.loads((directory / MANIFEST).read_text())
@@ -235,21 +268,20 @@ def profile(directory: str | Path, threads: int = 1, rounds: int = 5, repeats: i
         "method": {"rounds": rounds, "repeats": repeats, "warmup": warmup, "seed": seed},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "entries": entries, "networks": networks, "calibration": calibration,
-        "correction": fit_correction([c["predicted_ms"] for c in calibration],
-                                     [c["measured_ms"] for c in calibration], correction),
+        "correction": calibration_fit(calibration, correction),
     }
     table["fingerprint"] = table_fingerprint(table)
     return table
 
 
-def refit(table: dict[str, Any], correction: str = "theil-sen") -> dict[str, Any]:
+def refit(table: dict[str, Any], correction: str = DEFAULT_CORRECTION) -> dict[str, Any]:
     """The table with its calibration predictions recomputed from its entries and the correction refitted
     (another method, or after a change to the predictor), without measuring anything again; re-signed."""
     out = json.loads(json.dumps(table))
     for c in out["calibration"]:
         c["predicted_ms"] = overhead_aware_sum(out["entries"], out["networks"], c["blocks"])
-    out["correction"] = fit_correction([c["predicted_ms"] for c in out["calibration"]],
-                                       [c["measured_ms"] for c in out["calibration"]], correction)
+        c["block_sum_ms"] = float(sum(out["entries"][k]["median_ms"] for k in c["blocks"]))
+    out["correction"] = calibration_fit(out["calibration"], correction)
     out["fingerprint"] = table_fingerprint(out)
     return out
 
@@ -270,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--correction", choices=CORRECTIONS, default="theil-sen")
+    p.add_argument("--correction", choices=CORRECTIONS, default=DEFAULT_CORRECTION)
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     if min(a.threads, a.rounds, a.repeats) < 1 or a.warmup < 0:

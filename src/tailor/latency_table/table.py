@@ -74,6 +74,8 @@ class LatencyTable:
         c = data["correction"]
         if not all(isinstance(c.get(f), (int, float)) for f in ("scale", "offset_ms")):
             raise bad("correction needs numbers 'scale' and 'offset_ms'")
+        if c.get("kind") == "blocks" and not isinstance(c.get("per_block_ms"), (int, float)):
+            raise bad("a 'blocks' correction needs the number 'per_block_ms'")
         if table_fingerprint(data) != data["fingerprint"]:
             raise bad("fingerprint does not match its contents (edited or truncated?)")
         return data
@@ -130,7 +132,10 @@ class LatencyTable:
     def predict(self, keys: Sequence[str]) -> tuple[float, float | None]:
         """(predicted ms, its standard deviation in ms or ``None`` without calibration points)."""
         c = self.data["correction"]
-        ms = float(c["scale"]) * self.uncorrected(keys) + float(c["offset_ms"])
+        if c.get("kind") == "blocks":  # a * plain sum + b per block + c
+            ms = float(c["scale"]) * self.block_sum(keys) + float(c["per_block_ms"]) * len(keys) + float(c["offset_ms"])
+        else:
+            ms = float(c["scale"]) * self.uncorrected(keys) + float(c["offset_ms"])
         return ms, (None if c.get("rel_std") is None else float(c["rel_std"]) * ms)
 
     def add_entries(self, measured: Mapping[str, Mapping[str, Any]],
