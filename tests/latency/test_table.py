@@ -7,22 +7,8 @@ import pytest
 
 from tailor.errors import ConfigError
 from tailor.latency_table import LatencyTable, MissingBlockError, TableLatencyEvaluator, block_family
-from tailor.latency_table.runner import fit_correction, write_table
+from tailor.latency_table.runner import write_table
 from tailor.supernets import create_supernet
-
-
-def test_fit_correction_recovers_a_linear_device_model():
-    rng = np.random.default_rng(0)
-    s, n = rng.uniform(1, 5, 8), rng.integers(5, 20, 8)
-    y = 0.8 * s + 0.01 * n + 0.05
-    c = fit_correction(s, n, y)
-    assert c["kind"] == "linear" and c["n"] == 8
-    np.testing.assert_allclose([*c["coef"], c["intercept"]], [0.8, 0.01, 0.05], atol=1e-9)
-    assert c["rel_std"] < 1e-9  # exact data: leave-one-out error zero
-    noisy = fit_correction(s, n, y * rng.uniform(0.9, 1.1, 8))
-    assert 0.01 < noisy["rel_std"] < 0.3
-    few = fit_correction(s[:3], n[:3], 2 * s[:3])  # too few points for three parameters: one scale
-    assert few["kind"] == "scale" and few["coef"] == [pytest.approx(2.0), 0.0]
 
 
 def test_table_round_trip_and_prediction_is_corrected_sum(tiny_mbv3, tiny_table, tmp_path):
@@ -35,10 +21,19 @@ def test_table_round_trip_and_prediction_is_corrected_sum(tiny_mbv3, tiny_table,
     blocks = block_family("mobilenetv3", tiny_mbv3)
     cfg = tiny_mbv3.space().sample(np.random.default_rng(3))
     keys = blocks.blocks(cfg)
-    (a, b), c = table.data["correction"]["coef"], table.data["correction"]["intercept"]
-    total = sum(table.data["entries"][k]["median_ms"] for k in keys)
+    e, c = table.data["entries"], table.data["correction"]
+    assert all(v["overhead_ms"] > 0 for v in e.values()) and c["kind"] == "blocks"  # the default
+    raw = sum(e[k]["median_ms"] for k in keys)
     ms, std = table.predict(keys)
-    assert ms == pytest.approx(a * total + b * len(keys) + c)
+    assert ms == pytest.approx(c["scale"] * raw + c["per_block_ms"] * len(keys) + c["offset_ms"])
+    # the overhead-aware alternative, refitted from the same measurements
+    from tailor.latency_table.runner import refit
+
+    ts = LatencyTable(refit(table.data, "theil-sen"))
+    net = ts.data["networks"][f"{keys[0]}|{keys[-1]}"]["median_ms"]
+    base = net + sum(e[k]["median_ms"] - e[k]["overhead_ms"] for k in keys)
+    c = ts.data["correction"]
+    assert ts.predict(keys)[0] == pytest.approx(c["scale"] * base + c["offset_ms"])
     assert std == pytest.approx(table.rel_std * ms)
     ev = TableLatencyEvaluator(tiny_mbv3, "mobilenetv3", table)
     assert not ev.expensive and table.fingerprint in ev.fingerprint()

@@ -39,6 +39,9 @@ def profile(
     warmup: int = typer.Option(5, "--warmup", help="Untimed calls per session before the rounds."),
     calibration: int = typer.Option(10, "--calibration", help="End-to-end sub-networks measured to fit the "
                                     "correction model."),
+    correction: str = typer.Option("blocks", "--correction", help="Fit on the calibration networks: blocks "
+                                   "(a * block sum + b per block + c, default), theil-sen (robust scale + offset "
+                                   "of the overhead-aware sum), scale (median ratio) or none."),
     seed: int = typer.Option(0, "--seed", help="Seeds the calibration sub-networks and the round order."),
     out: Path = typer.Option(None, "--out", help="Table file to write (DEVICE.json)."),
     export: Path = typer.Option(None, "--export", help="Only write the blocks, the manifest and run_profile.py "
@@ -48,14 +51,16 @@ def profile(
     from tailor.errors import ConfigError
     from tailor.latency_table import block_family
     from tailor.latency_table.profile import RUNNER_NAME, export_for_profiling
+    from tailor.latency_table.runner import CORRECTIONS, write_table
     from tailor.latency_table.runner import profile as run_profile
-    from tailor.latency_table.runner import write_table
     from tailor.measure.latency import check_counts
     from tailor.supernets import create_supernet
 
     if (out is None) == (export is None):
         raise ConfigError("out", "give exactly one of --out DEVICE.json (profile here) or --export DIR")
     check_counts(threads, warmup, repeats)
+    if correction not in CORRECTIONS:
+        raise ConfigError("correction", f"got {correction!r}", CORRECTIONS)
     for field, value in (("rounds", rounds), ("calibration", calibration)):
         if value < 1:
             raise ConfigError(field, f"must be >= 1, got {value}")
@@ -74,12 +79,12 @@ def profile(
         if export is not None:
             say(f"exported {len(manifest['blocks'])} blocks and {len(manifest['calibration'])} calibration networks "
                 f"to {directory}/; on the device: python {directory / RUNNER_NAME} {directory} --threads {threads} "
-                "--out DEVICE.json")
+                f"--correction {correction} --out DEVICE.json")
             return
         with progress() as bar:
             task = bar.add_task(f"measure ({threads} thread{'s' if threads > 1 else ''})", total=None, status="")
             table = run_profile(directory, threads, rounds, repeats, warmup, seed,
-                                lambda d, n: bar.update(task, completed=d, total=n))
+                                lambda d, n: bar.update(task, completed=d, total=n), correction)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_table(table, out)
     c = table["correction"]

@@ -34,7 +34,7 @@ class TableLatencyEvaluator(Evaluator):
     def __init__(self, supernet: nn.Module, family: str, table: LatencyTable, missing: str = "error"):
         if missing not in MISSING:
             raise ConfigError("latency_missing", f"got {missing!r}", MISSING)
-        self.blocks = block_family(family, supernet)
+        self.supernet, self.blocks = supernet, block_family(family, supernet)
         table.check_matches(self.blocks)
         self.table, self.missing = table, missing
         self._fingerprint = table.fingerprint  # of the table as loaded: added entries do not change it
@@ -46,13 +46,18 @@ class TableLatencyEvaluator(Evaluator):
         except MissingBlockError:
             if self.missing == "error":
                 raise
-        from tailor.latency_table.profile import measure_blocks
+        from tailor.latency_table.profile import measure_blocks, measure_network_overhead
+        from tailor.latency_table.runner import network_key
 
         specs = self.blocks.all_blocks()
         lacking = [specs[k] for k in dict.fromkeys(keys) if k not in self.table.data["entries"]]
-        method = self.table.data.get("method", {})
-        self.table.add_entries(measure_blocks(lacking, self.table.threads, method.get("rounds", 5),
-                                              method.get("repeats", 20), method.get("warmup", 5)))
+        m = self.table.data.get("method", {})
+        counts = (m.get("rounds", 5), m.get("repeats", 20), m.get("warmup", 5))
+        networks = {}
+        if network_key(keys) not in self.table.data["networks"]:
+            networks[network_key(keys)] = measure_network_overhead(self.supernet, config, specs[keys[-1]],
+                                                                   self.table.threads, *counts)
+        self.table.add_entries(measure_blocks(lacking, self.table.threads, *counts) if lacking else {}, networks)
         return self.table.predict(keys)
 
     def evaluate(self, configs: Sequence[Config]) -> list[dict[str, float]]:

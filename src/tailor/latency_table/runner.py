@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-FORMAT = "tailor-latency-table/1"
+FORMAT = "tailor-latency-table/2"  # 2: per-call overheads (null graphs), robust correction
 MANIFEST = "manifest.json"
 DTYPES = {"float32": np.float32, "int64": np.int64}
 
@@ -106,38 +106,101 @@ def measure_models(
     return {name: summarize(r) for name, r in per_round.items()}
 
 
-def fit_correction(sums: Sequence[float], counts: Sequence[int], measured: Sequence[float]) -> dict[str, Any]:
-    """End-to-end ~ a * (sum of block entries) + b * (number of blocks) + c, by least squares.
+def network_key(keys: Sequence[str]) -> str:
+    """What a network's own call overhead is keyed by: its first and last block (its input and output shapes)."""
+    return f"{keys[0]}|{keys[-1]}"
 
-    ``b`` absorbs each block's own session overhead (counted once per block in the sum but once per
-    network end to end), ``c`` what the stem/head entries miss. Uncertainty: the relative
-    leave-one-out error (its root mean square), so it is honest about a handful of points. With
-    fewer than 4 points, or a fit that would scale the sum by a non-positive factor, it falls back
-    to one scale factor (median of measured / sum).
+
+def overhead_aware_sum(entries: dict[str, dict], networks: dict[str, dict], keys: Sequence[str]) -> float:
+    """sum(block - its own call overhead) + the network's one call overhead (ms).
+
+    A block measured alone pays one session call; the network pays one for all its blocks. A tiny
+    block's difference can come out negative (noise); it is kept, not clipped at zero, because a
+    network sums many such differences and clipping would bias every sum upwards.
     """
-    s, n, y = (np.asarray(v, dtype=np.float64) for v in (sums, counts, measured))
+    net = networks[network_key(keys)]["median_ms"]
+    return float(net + sum(entries[k]["median_ms"] - entries[k]["overhead_ms"] for k in keys))
+
+
+CORRECTIONS = ("blocks", "theil-sen", "scale", "none")
+DEFAULT_CORRECTION = "blocks"  # chosen on development networks (docs/benchmarks/latency-tables.md)
+
+
+def _theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Median of the pairwise slopes, then the median intercept (scipy.stats.theilslopes' estimate,
+    written out because a device has numpy only)."""
+    i, j = np.triu_indices(len(x), 1)
+    ok = x[j] != x[i]
+    if not ok.any():
+        return float(np.median(y / x)), 0.0
+    slope = float(np.median((y[j] - y[i])[ok] / (x[j] - x[i])[ok]))
+    return slope, float(np.median(y - slope * x))
+
+
+def _fit(kind: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    if kind == "none" or len(y) == 0:
+        return 1.0, 0.0
+    if kind == "theil-sen" and len(y) >= 3:
+        a, b = _theil_sen(x, y)
+        if a > 0:
+            return a, b
+    return float(np.median(y / x)), 0.0  # "scale" (and the fallback): median ratio measured / predicted
+
+
+def _fit_blocks(sums: np.ndarray, counts: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """latency ~ a * plain block sum + b * blocks + c by least squares: each entry carries one call's
+    overhead, which ``b`` takes back per block, while the sum keeps each block's own dispatch costs."""
+    x = np.column_stack([sums, counts, np.ones(len(y))])
+    (a, b, c), *_ = np.linalg.lstsq(x, y, rcond=None)
+    return float(a), float(b), float(c)
+
+
+def fit_correction(predicted: Sequence[float], measured: Sequence[float], kind: str = DEFAULT_CORRECTION,
+                   block_sums: Sequence[float] | None = None, counts: Sequence[int] | None = None) -> dict[str, Any]:
+    """End-to-end latency from the table, fitted on a few calibration networks.
+
+    ``blocks`` (the default): a * (plain block sum) + b * (number of blocks) + c, by least squares
+    (needs ``block_sums`` and ``counts``; at least 4 networks, else ``scale``). The others use the
+    overhead-aware sum (``predicted``): ``scale``, one factor, the median of measured / predicted;
+    ``theil-sen``, scale and offset as medians of pairwise slopes; ``none``, the sum as it is.
+    Uncertainty: the leave-one-out relative errors, summarised robustly (1.4826 x their median
+    absolute value, the standard deviation if they were normal).
+    """
+    if kind not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {CORRECTIONS}, got {kind!r}")
+    x, y = np.asarray(predicted, dtype=np.float64), np.asarray(measured, dtype=np.float64)
     k = len(y)
-    if k == 0:
-        return {"kind": "identity", "coef": [1.0, 0.0], "intercept": 0.0, "n": 0, "rel_std": None}
+    if kind == "blocks":
+        if block_sums is None or counts is None:
+            raise ValueError("the 'blocks' correction needs block_sums and counts")
+        if k < 4:
+            kind = "scale"
+    if kind == "blocks":
+        sums, n = np.asarray(block_sums, dtype=np.float64), np.asarray(counts, dtype=np.float64)
+        a, per_block, b = _fit_blocks(sums, n, y)
+        loo = []
+        for i in range(k):
+            keep = np.delete(np.arange(k), i)
+            ai, pi, bi = _fit_blocks(sums[keep], n[keep], y[keep])
+            loo.append(float((ai * sums[i] + pi * n[i] + bi - y[i]) / y[i]))
+        rel_std = float(1.4826 * np.median(np.abs(loo)))
+        return {"kind": kind, "scale": a, "per_block_ms": per_block, "offset_ms": b, "n": k, "rel_std": rel_std,
+                "loo_rel": loo}
+    a, b = _fit(kind, x, y)
+    loo = []
+    if k >= 3:
+        for i in range(k):
+            keep = np.delete(np.arange(k), i)
+            ai, bi = _fit(kind, x[keep], y[keep])
+            loo.append(float((ai * x[i] + bi - y[i]) / y[i]))
+    rel_std = float(1.4826 * np.median(np.abs(loo))) if loo else None
+    return {"kind": kind, "scale": a, "offset_ms": b, "n": k, "rel_std": rel_std, "loo_rel": loo}
 
-    def solve(idx: np.ndarray) -> tuple[float, float, float]:
-        if len(idx) >= 4:
-            x = np.column_stack([s[idx], n[idx], np.ones(len(idx))])
-            (a, b, c), *_ = np.linalg.lstsq(x, y[idx], rcond=None)
-            if a > 0:
-                return float(a), float(b), float(c)
-        return float(np.median(y[idx] / s[idx])), 0.0, 0.0
 
-    a, b, c = solve(np.arange(k))
-    rel = []
-    for i in range(k):
-        if k < 3:
-            break
-        ai, bi, ci = solve(np.delete(np.arange(k), i))
-        rel.append((ai * s[i] + bi * n[i] + ci - y[i]) / y[i])
-    rel_std = float(np.sqrt(np.mean(np.square(rel)))) if rel else None
-    kind = "linear" if (b, c) != (0.0, 0.0) else "scale"
-    return {"kind": kind, "coef": [a, b], "intercept": c, "n": k, "rel_std": rel_std}
+def calibration_fit(calibration: Sequence[dict], kind: str) -> dict[str, Any]:
+    """``fit_correction`` on a table's calibration records."""
+    return fit_correction([c["predicted_ms"] for c in calibration], [c["measured_ms"] for c in calibration], kind,
+                          [c["block_sum_ms"] for c in calibration], [len(c["blocks"]) for c in calibration])
 
 
 def machine_info() -> dict[str, str]:
@@ -157,38 +220,70 @@ def machine_info() -> dict[str, str]:
 
 def table_fingerprint(table: dict[str, Any]) -> str:
     """Hash of everything a prediction depends on (space, entries, correction, threads)."""
-    keep = {k: table.get(k) for k in ("family", "options", "threads", "batch", "entries", "correction")}
+    keep = {k: table.get(k) for k in ("family", "options", "threads", "batch", "entries", "networks", "correction")}
     blob = json.dumps(keep, sort_keys=True, default=str).encode()
     return hashlib.sha1(blob).hexdigest()[:16]
 
 
+def block_models(directory: Path, blocks: Sequence[dict]) -> dict[str, tuple[Path, Sequence[dict]]]:
+    """The models to time for ``blocks`` (manifest records): each block and each distinct null graph."""
+    models = {f"block:{b['key']}": (directory / b["file"], b["inputs"]) for b in blocks}
+    models.update({f"null:{b['null']}": (directory / b["null"], b["inputs"]) for b in blocks})
+    return models
+
+
+def block_entries(blocks: Sequence[dict], measured: dict[str, dict]) -> dict[str, dict[str, Any]]:
+    """Table entries: each block's latency, its shapes, and its null graph's latency (its call overhead)."""
+    out = {}
+    for b in blocks:
+        null = measured[f"null:{b['null']}"]
+        out[b["key"]] = {**measured[f"block:{b['key']}"], "inputs": [i["shape"] for i in b["inputs"]],
+                         "outputs": [o["shape"] for o in b["outputs"]], "overhead_ms": null["median_ms"],
+                         "overhead_spread": null["spread"], "overhead_rounds_ms": null["rounds_ms"]}
+    return out
+
+
 def profile(directory: str | Path, threads: int = 1, rounds: int = 5, repeats: int = 20, warmup: int = 5,
-            seed: int = 0, on_step: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Measure every block and calibration network of an exported ``directory``; return the table."""
+            seed: int = 0, on_step: Callable[[int, int], None] | None = None,
+            correction: str = DEFAULT_CORRECTION) -> dict[str, Any]:
+    """Measure every block, null graph and calibration network of an exported ``directory``; return the table."""
     directory = Path(directory)
     manifest = json.loads((directory / MANIFEST).read_text())
-    models = {f"block:{b['key']}": (directory / b["file"], b["inputs"]) for b in manifest["blocks"]}
-    models.update({f"net:{i}": (directory / c["file"], c["inputs"]) for i, c in enumerate(manifest["calibration"])})
+    models = block_models(directory, manifest["blocks"])
+    models.update({f"net:{n['key']}": (directory / n["file"], n["inputs"]) for n in manifest["networks"]})
+    models.update({f"cal:{i}": (directory / c["file"], c["inputs"]) for i, c in enumerate(manifest["calibration"])})
     measured = measure_models(models, threads, rounds, repeats, warmup, seed, on_step)
-    entries = {b["key"]: {**measured[f"block:{b['key']}"], "inputs": [i["shape"] for i in b["inputs"]]}
-               for b in manifest["blocks"]}
+    entries = block_entries(manifest["blocks"], measured)
+    networks = {n["key"]: measured[f"net:{n['key']}"] for n in manifest["networks"]}
     calibration = []
     for i, c in enumerate(manifest["calibration"]):
-        m = measured[f"net:{i}"]
+        m = measured[f"cal:{i}"]
         calibration.append({"config": c.get("config"), "blocks": c["blocks"], "measured_ms": m["median_ms"],
-                            "spread": m["spread"],
-                            "block_sum_ms": float(sum(entries[k]["median_ms"] for k in c["blocks"]))})
-    correction = fit_correction([c["block_sum_ms"] for c in calibration], [len(c["blocks"]) for c in calibration],
-                                [c["measured_ms"] for c in calibration])
+                            "spread": m["spread"], "rounds_ms": m["rounds_ms"],
+                            "block_sum_ms": float(sum(entries[k]["median_ms"] for k in c["blocks"])),
+                            "predicted_ms": overhead_aware_sum(entries, networks, c["blocks"])})
     table = {
         "format": FORMAT, "family": manifest["family"], "options": manifest["options"],
         "space": manifest["space"], "threads": threads, "batch": 1, "machine": machine_info(),
         "method": {"rounds": rounds, "repeats": repeats, "warmup": warmup, "seed": seed},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "entries": entries, "calibration": calibration, "correction": correction,
+        "entries": entries, "networks": networks, "calibration": calibration,
+        "correction": calibration_fit(calibration, correction),
     }
     table["fingerprint"] = table_fingerprint(table)
     return table
+
+
+def refit(table: dict[str, Any], correction: str = DEFAULT_CORRECTION) -> dict[str, Any]:
+    """The table with its calibration predictions recomputed from its entries and the correction refitted
+    (another method, or after a change to the predictor), without measuring anything again; re-signed."""
+    out = json.loads(json.dumps(table))
+    for c in out["calibration"]:
+        c["predicted_ms"] = overhead_aware_sum(out["entries"], out["networks"], c["blocks"])
+        c["block_sum_ms"] = float(sum(out["entries"][k]["median_ms"] for k in c["blocks"]))
+    out["correction"] = calibration_fit(out["calibration"], correction)
+    out["fingerprint"] = table_fingerprint(out)
+    return out
 
 
 def write_table(table: dict[str, Any], out: str | Path) -> Path:
@@ -207,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--correction", choices=CORRECTIONS, default=DEFAULT_CORRECTION)
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     if min(a.threads, a.rounds, a.repeats) < 1 or a.warmup < 0:
@@ -217,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if done == total or done % 50 == 0:
             print(f"\r{done}/{total} measurements", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
-    table = profile(a.directory, a.threads, a.rounds, a.repeats, a.warmup, on_step=step)
+    table = profile(a.directory, a.threads, a.rounds, a.repeats, a.warmup, on_step=step, correction=a.correction)
     write_table(table, a.out)
     print(f"wrote {a.out}: {len(table['entries'])} entries, fingerprint {table['fingerprint']}", file=sys.stderr)
     return 0

@@ -1,8 +1,10 @@
 """A profiled latency table (``tailor profile``) and the predictor built on it.
 
-Prediction = correction(sum of the entries of the blocks a sub-network runs, number of blocks);
-the correction is the small linear model ``runner.fit_correction`` fitted on a handful of
-end-to-end measurements on the same device, and its leave-one-out error is the uncertainty.
+Prediction = scale * (sum over the sub-network's blocks of (entry - that entry's own call
+overhead) + the network's one call overhead) + offset. The overheads are measured (null graphs,
+``overhead.py``), not fitted; ``scale`` and ``offset`` are a robust correction
+(``runner.fit_correction``: median ratio by default) on a handful of end-to-end measurements on
+the same device, and its leave-one-out error is the uncertainty.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from tailor.errors import ConfigError
 from tailor.latency_table.blocks import BlockFamily, jsonable
-from tailor.latency_table.runner import FORMAT, table_fingerprint
+from tailor.latency_table.runner import FORMAT, network_key, overhead_aware_sum, table_fingerprint
 
 
 class MissingBlockError(ConfigError):
@@ -53,20 +55,27 @@ class LatencyTable:
         def bad(why: str) -> ConfigError:
             return ConfigError("latency", f"{path} is not a valid latency table: {why}")
 
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise bad(f"format is not {FORMAT!r}")
-        for key, kind in (("family", str), ("options", dict), ("entries", dict), ("correction", dict),
-                          ("threads", int), ("fingerprint", str)):
+        if not isinstance(data, dict):
+            raise bad("not a JSON object")
+        if data.get("format") == "tailor-latency-table/1":
+            raise ConfigError("latency", f"{path} is a version-1 table (no per-call overheads); profile the device "
+                              f"again with 'tailor profile ... --out {Path(path).name}' (this tailor reads {FORMAT!r})")
+        if data.get("format") != FORMAT:
+            raise bad(f"format is {data.get('format')!r}, expected {FORMAT!r}")
+        for key, kind in (("family", str), ("options", dict), ("entries", dict), ("networks", dict),
+                          ("correction", dict), ("threads", int), ("fingerprint", str)):
             if not isinstance(data.get(key), kind):
                 raise bad(f"field {key!r} missing or not a {kind.__name__}")
         for key, entry in data["entries"].items():
-            ms = entry.get("median_ms") if isinstance(entry, dict) else None
-            if not isinstance(ms, (int, float)) or not ms >= 0:
-                raise bad(f"entry {key!r} has no non-negative median_ms")
+            for field in ("median_ms", "overhead_ms"):
+                ms = entry.get(field) if isinstance(entry, dict) else None
+                if not isinstance(ms, (int, float)) or not ms >= 0:
+                    raise bad(f"entry {key!r} has no non-negative {field}")
         c = data["correction"]
-        coef_ok = isinstance(c.get("coef"), list) and len(c["coef"]) == 2
-        if not (coef_ok and isinstance(c.get("intercept"), (int, float))):
-            raise bad("correction needs 'coef' [a, b] and 'intercept'")
+        if not all(isinstance(c.get(f), (int, float)) for f in ("scale", "offset_ms")):
+            raise bad("correction needs numbers 'scale' and 'offset_ms'")
+        if c.get("kind") == "blocks" and not isinstance(c.get("per_block_ms"), (int, float)):
+            raise bad("a 'blocks' correction needs the number 'per_block_ms'")
         if table_fingerprint(data) != data["fingerprint"]:
             raise bad("fingerprint does not match its contents (edited or truncated?)")
         return data
@@ -103,21 +112,35 @@ class LatencyTable:
                                   f"super-network has {key}={mine.get(key)!r}")
 
     # ---------------------------------------------------------------- prediction
-    def block_sum(self, keys: Sequence[str]) -> float:
-        entries = self.data["entries"]
+    def _check_keys(self, keys: Sequence[str]) -> None:
         for k in keys:
-            if k not in entries:
+            if k not in self.data["entries"]:
                 raise MissingBlockError(k, self.path)
-        return float(sum(entries[k]["median_ms"] for k in keys))
+        if network_key(keys) not in self.data["networks"]:
+            raise MissingBlockError(f"network overhead {network_key(keys)}", self.path)
+
+    def block_sum(self, keys: Sequence[str]) -> float:
+        """The plain sum of the entries (every block's call overhead included): a baseline only."""
+        self._check_keys(keys)
+        return float(sum(self.data["entries"][k]["median_ms"] for k in keys))
+
+    def uncorrected(self, keys: Sequence[str]) -> float:
+        """sum(entry - its call overhead) + the network's call overhead, before the correction."""
+        self._check_keys(keys)
+        return overhead_aware_sum(self.data["entries"], self.data["networks"], keys)
 
     def predict(self, keys: Sequence[str]) -> tuple[float, float | None]:
         """(predicted ms, its standard deviation in ms or ``None`` without calibration points)."""
         c = self.data["correction"]
-        (a, b), intercept = c["coef"], c["intercept"]
-        ms = a * self.block_sum(keys) + b * len(keys) + intercept
-        return float(ms), (None if c.get("rel_std") is None else float(c["rel_std"]) * ms)
+        if c.get("kind") == "blocks":  # a * plain sum + b per block + c
+            ms = float(c["scale"]) * self.block_sum(keys) + float(c["per_block_ms"]) * len(keys) + float(c["offset_ms"])
+        else:
+            ms = float(c["scale"]) * self.uncorrected(keys) + float(c["offset_ms"])
+        return ms, (None if c.get("rel_std") is None else float(c["rel_std"]) * ms)
 
-    def add_entries(self, measured: Mapping[str, Mapping[str, Any]]) -> None:
-        """Add freshly measured entries (``latency_missing=measure``) and re-sign the table."""
+    def add_entries(self, measured: Mapping[str, Mapping[str, Any]],
+                    networks: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """Add freshly measured entries and network overheads (``latency_missing=measure``); re-sign."""
         self.data["entries"].update({k: dict(v) for k, v in measured.items()})
+        self.data["networks"].update({k: dict(v) for k, v in (networks or {}).items()})
         self.data["fingerprint"] = table_fingerprint(self.data)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 @lru_cache(maxsize=2)
-def mbv3_problem(train_dir: Path, epochs: int, objective: str = "latency"):
+def mbv3_problem(train_dir: Path, epochs: int, objective: str = "latency", latency: str = "measure"):
     """Train (or load, from ``train_dir``) the super-network and pose the problem.
 
     One latency cache serves every tool in both virtual environments: DyNAS-T's runs torch
@@ -25,7 +25,7 @@ def mbv3_problem(train_dir: Path, epochs: int, objective: str = "latency"):
     info = {k: v for k, v in machine.machine_info().items() if k != "torch"}
     machine.machine_info = lambda: info
     spec = ProblemSpec("supernet", {"supernet": "mobilenetv3", "data": "digits", "train_dir": str(train_dir),
-                                    "epochs": epochs, "seed": 0})
+                                    "epochs": epochs, "seed": 0, "latency": latency})
     problem = build_problem(spec, BuildContext())
     if objective == "latency":
         return problem

@@ -21,6 +21,7 @@ from tailor.problems import Problem
 class Trace:
     metrics: list[dict[str, float]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    configs: list[dict] = field(default_factory=list)  # to re-measure a front later
     wall_s: float = 0.0
     eval_s: float = 0.0
 
@@ -53,6 +54,7 @@ class Meter:
         self.trace.eval_s += time.perf_counter() - t0
         self.trace.metrics.append(metrics)
         self.trace.keys.append(self.problem.space.key(config))
+        self.trace.configs.append(dict(config))
         return to_minimisation([metrics], self.problem.objectives)[0]
 
 
@@ -63,6 +65,7 @@ def _timed(run: Callable[[Meter], None], problem: Problem, budget: int) -> Trace
     meter.trace.wall_s = time.perf_counter() - t0
     meter.trace.metrics = meter.trace.metrics[:budget]
     meter.trace.keys = meter.trace.keys[:budget]
+    meter.trace.configs = meter.trace.configs[:budget]
     return meter.trace
 
 
@@ -75,7 +78,8 @@ def run_tailor(problem: Problem, budget: int, seed: int, tactic: str) -> Trace:
     study = Study(problem, make_tactic(tactic), open_store("sqlite://"), name="peer-bench", seed=seed)
     stats = study.optimize(budget)
     trials = study.trials()
-    return Trace([t.metrics for t in trials], [t.key for t in trials], stats.wall_s, stats.eval_s)
+    return Trace([t.metrics for t in trials], [t.key for t in trials], [dict(t.config) for t in trials],
+                 stats.wall_s, stats.eval_s)
 
 
 # ---------------------------------------------------------------------------------------- optuna
