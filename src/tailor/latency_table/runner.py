@@ -175,26 +175,28 @@ def fit_correction(predicted: Sequence[float], measured: Sequence[float], kind: 
             raise ValueError("the 'blocks' correction needs block_sums and counts")
         if k < 4:
             kind = "scale"
-    if kind == "blocks":
-        sums, n = np.asarray(block_sums, dtype=np.float64), np.asarray(counts, dtype=np.float64)
-        a, per_block, b = _fit_blocks(sums, n, y)
-        loo = []
-        for i in range(k):
-            keep = np.delete(np.arange(k), i)
-            ai, pi, bi = _fit_blocks(sums[keep], n[keep], y[keep])
-            loo.append(float((ai * sums[i] + pi * n[i] + bi - y[i]) / y[i]))
-        rel_std = float(1.4826 * np.median(np.abs(loo)))
-        return {"kind": kind, "scale": a, "per_block_ms": per_block, "offset_ms": b, "n": k, "rel_std": rel_std,
-                "loo_rel": loo}
-    a, b = _fit(kind, x, y)
+    if kind == "blocks":  # latency ~ a * plain sum + b * blocks + c
+        base, n = np.asarray(block_sums, dtype=np.float64), np.asarray(counts, dtype=np.float64)
+
+        def fit(rows: np.ndarray) -> tuple[float, float, float]:
+            return _fit_blocks(base[rows], n[rows], y[rows])
+    else:  # latency ~ a * overhead-aware sum + c
+        base, n = x, np.zeros(k)
+
+        def fit(rows: np.ndarray) -> tuple[float, float, float]:
+            a, c = _fit(kind, x[rows], y[rows])
+            return a, 0.0, c
+    a, per_block, b = fit(np.arange(k))
     loo = []
     if k >= 3:
         for i in range(k):
-            keep = np.delete(np.arange(k), i)
-            ai, bi = _fit(kind, x[keep], y[keep])
-            loo.append(float((ai * x[i] + bi - y[i]) / y[i]))
+            ai, pi, bi = fit(np.delete(np.arange(k), i))
+            loo.append(float((ai * base[i] + pi * n[i] + bi - y[i]) / y[i]))
     rel_std = float(1.4826 * np.median(np.abs(loo))) if loo else None
-    return {"kind": kind, "scale": a, "offset_ms": b, "n": k, "rel_std": rel_std, "loo_rel": loo}
+    out = {"kind": kind, "scale": a, "offset_ms": b, "n": k, "rel_std": rel_std, "loo_rel": loo}
+    if kind == "blocks":
+        out["per_block_ms"] = per_block
+    return out
 
 
 def calibration_fit(calibration: Sequence[dict], kind: str) -> dict[str, Any]:
