@@ -47,23 +47,50 @@ def greedy_batch(front: np.ndarray, optimistic: np.ndarray, believed: np.ndarray
     alive = np.ones(len(optimistic), dtype=bool)
     # only candidates not weakly dominated by the front can ever add hypervolume
     alive &= ~_dominated_by(front, optimistic)
+    # 3+ objectives: each gain costs an exact hypervolume, so gains are evaluated lazily. A
+    # candidate's gain only shrinks as the front grows, so a gain computed for an earlier front
+    # (or, before that, the volume of its box up to ``ref``) bounds it from above, and a candidate
+    # whose bound is below the best exact gain of this round cannot be the pick. Same picks as
+    # evaluating every gain (ties go to the lowest index either way), a fraction of the work.
+    bound = np.prod(np.clip(ref - optimistic, 0, None), axis=1) if optimistic.shape[1] > 2 else None
     for _ in range(n):
         idx = np.flatnonzero(alive)
         if len(idx) == 0:
             break
-        if optimistic.shape[1] > 2:
+        if bound is None:
+            gain = hv_improvement(front, optimistic[idx], ref)
+            j = int(np.argmax(gain))
+            pick, best = int(idx[j]), float(gain[j])
+        else:
             # a candidate dominated by another never adds more hypervolume than it, so the best
-            # pick lies on the candidates' own front: exact, and far fewer hypervolumes in 3-4 D
-            idx = idx[pareto_mask(optimistic[idx])]
-        gain = hv_improvement(front, optimistic[idx], ref)
-        j = int(np.argmax(gain))
-        if gain[j] <= 0:
+            # pick lies on the candidates' own front
+            pick, best = _lazy_best(front, optimistic, idx[pareto_mask(optimistic[idx])], bound, ref)
+        if best <= 0:
             break
-        pick = int(idx[j])
         picks.append(pick)
         alive[pick] = False
         front = np.vstack([front, believed[pick]])
     return picks
+
+
+def _lazy_best(front: np.ndarray, cand: np.ndarray, idx: np.ndarray, bound: np.ndarray,
+               ref: np.ndarray) -> tuple[int, float]:
+    """The index in ``idx`` with the largest HV improvement over ``front`` (lowest index on ties),
+    computing exact gains in order of their upper ``bound`` until the bound falls below the best;
+    ``bound`` is tightened in place with every gain computed."""
+    front = front[pareto_mask(front)] if len(front) else front
+    front = front[np.all(front < ref, axis=1)]
+    base = hypervolume(front, ref)
+    pick, best = -1, -np.inf
+    for i in idx[np.lexsort((idx, -bound[idx]))]:
+        if bound[i] < best:
+            break
+        c = cand[i]
+        gain = hypervolume(np.vstack([front, c]), ref) - base if np.all(c < ref) else 0.0
+        bound[i] = gain
+        if gain > best or (gain == best and i < pick):
+            pick, best = int(i), gain
+    return pick, float(best)
 
 
 def _dominated_by(front: np.ndarray, cand: np.ndarray) -> np.ndarray:
