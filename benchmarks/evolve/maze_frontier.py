@@ -95,7 +95,9 @@ def main() -> None:
               f"{r['steps_against_wall']:3d}/{r['steps']}  at 100/200/300/end "
               f"{[round(v) for v in r['route_distance_at_100_200_300_end']]}")
     write_result(OUT / f"maze_frontier_{args.tag}_s{args.seed}.json", {
-        "seed": args.seed, "novelty": args.novelty, "sigma": ga.sigma, "route_length": start,
+        "seed": args.seed, "novelty": args.novelty,
+        "motion": "direct (earlier robot)" if "MAX_TURN" in vars(maze) else "accelerating (original)",
+        "sigma": ga.sigma, "route_length": start,
         "frontier": frontier, "generations": len(frontier), "reached": solved,
         "most_advanced": robots})
 
