@@ -48,7 +48,7 @@ def test_conv_run_resumes_to_the_uninterrupted_result(tmp_path):
     task = spec.build()
     # 32x32 -> k8 s4 -> 7x7 -> k4 s2 -> 2x2 (x 8) -> 16 -> 2
     assert task.policy.n_params == (4 * 2 * 64 + 4) + (8 * 4 * 16 + 8) + (16 * 8 * 2 * 2 + 16) + (2 * 16 + 2)
-    ga = GAConfig(population=6, truncation=2, sigma=0.05, novelty="ns", seed=5, elite_episodes=1,
+    ga = GAConfig(population=6, truncation=2, sigma=0.05, novelty="ns", seed=6, elite_episodes=1,
                   elite_candidates=2, archive_prob=0.5)
     full = evolve(spec, ga, 3, EvolveStore(str(tmp_path / "full.db")), LocalEvaluator(spec)).records
     store = EvolveStore(str(tmp_path / "cut.db"))

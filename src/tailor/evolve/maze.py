@@ -4,9 +4,18 @@ left behind a wall, so moving straight towards it ends in a dead end (the decept
 and the way round goes right, up and back along the top.
 
 The wall coordinates follow the published hard-maze picture (200 x 200 units, y grows downwards);
-the sensor and motion model are re-implemented here (numba kernels), so ``HardMazeEnv`` (a
-gymnasium.Env, one step per call) and ``rollout_mlp`` (a whole episode in one compiled call, for
-the GA's inner loop) share the same physics.
+the sensor and motion model follow their simulator (``maze.h`` of the NEAT novelty-search code,
+re-implemented here as numba kernels), so ``HardMazeEnv`` (a gymnasium.Env, one step per call) and
+``rollout_mlp`` (a whole episode in one compiled call, for the GA's inner loop) share the same
+physics.
+
+Motion as in the original: the two outputs are *accelerations*. Each step the speed changes by
+``ACCEL * speed_output`` (clamped to +-``MAX_SPEED`` units/step) and the turn rate by
+``ACCEL * turn_output`` (clamped to +-``MAX_TURN_RATE`` degrees/step); the robot moves along its
+heading from before the turn, and a move that would touch a wall is not taken (speed and turn rate
+are kept). An earlier version set speed and a 15-degree turn directly from the outputs each step:
+its evolved policies stalled against walls and weaved, so novelty search's frontier ran out of the
+400 steps short of the goal (see docs/benchmarks/evolve.md).
 """
 
 from __future__ import annotations
@@ -27,8 +36,9 @@ GOAL = (31.0, 20.0)
 GOAL_RADIUS = 5.0
 RADIUS = 8.0
 RANGE = 100.0
-MAX_SPEED = 3.0
-MAX_TURN = math.radians(15.0)
+MAX_SPEED = 3.0  # units per step
+MAX_TURN_RATE = math.radians(3.0)  # per step
+ACCEL = 0.5  # an output in [-1, 1] changes speed (units/step) or turn rate (degrees/step) by ACCEL * it
 MAX_STEPS = 400
 RANGEFINDERS = np.radians(np.array([-90.0, -45.0, 0.0, 45.0, 90.0, -180.0]))
 OBS_DIM = 6 + 4
@@ -94,23 +104,28 @@ def _collides(x, y, walls, radius):
 
 
 @numba.njit(cache=True)
-def _move(x, y, heading, turn, speed, walls, radius, max_turn, max_speed):
-    """Turn, then step forward; a step that would touch a wall is not taken (the robot stays)."""
-    turn = min(1.0, max(-1.0, turn))
-    speed = min(1.0, max(-1.0, speed))
-    heading = heading + turn * max_turn
-    nx = x + math.cos(heading) * speed * max_speed
-    ny = y + math.sin(heading) * speed * max_speed
+def _move(x, y, heading, speed, turn_rate, turn_out, speed_out, walls, radius, max_turn_rate, max_speed):
+    """One step of the original robot: the outputs accelerate speed and turn rate (clamped), the
+    robot moves along its current heading, then turns; a move that would touch a wall is not taken.
+    Returns (x, y, heading, speed, turn_rate)."""
+    turn_out = min(1.0, max(-1.0, turn_out))
+    speed_out = min(1.0, max(-1.0, speed_out))
+    turn_rate = min(max_turn_rate, max(-max_turn_rate, turn_rate + ACCEL * turn_out * max_turn_rate / 3.0))
+    speed = min(max_speed, max(-max_speed, speed + ACCEL * speed_out * max_speed / 3.0))
+    nx = x + math.cos(heading) * speed
+    ny = y + math.sin(heading) * speed
+    heading = heading + turn_rate
     if _collides(nx, ny, walls, radius):
-        return x, y, heading
-    return nx, ny, heading
+        return x, y, heading, speed, turn_rate
+    return nx, ny, heading, speed, turn_rate
 
 
 @numba.njit(cache=True)
 def _rollout(theta, sizes, walls, rangefinders, sx, sy, sh, gx, gy, goal_radius, radius, max_range,
-             max_turn, max_speed, max_steps, trajectory):
+             max_turn_rate, max_speed, max_steps, trajectory):
     """A whole episode of the tanh MLP ``theta`` (torch layout); returns (x, y, steps, reached)."""
     x, y, h = sx, sy, sh
+    v, w = 0.0, 0.0  # speed, turn rate: the robot starts at rest
     n_layers = sizes.shape[0] - 1
     steps = 0
     reached = False
@@ -135,7 +150,7 @@ def _rollout(theta, sizes, walls, rangefinders, sx, sy, sh, gx, gy, goal_radius,
             at += n_in * n_out + n_out
             for o in range(n_out):
                 act[o] = nxt[o]
-        x, y, h = _move(x, y, h, act[0], act[1], walls, radius, max_turn, max_speed)
+        x, y, h, v, w = _move(x, y, h, v, w, act[0], act[1], walls, radius, max_turn_rate, max_speed)
         if trajectory.shape[0] > step:
             trajectory[step, 0] = x
             trajectory[step, 1] = y
@@ -152,14 +167,14 @@ def rollout_mlp(theta: np.ndarray, sizes: tuple[int, ...], record: bool = False)
     traj = np.zeros((MAX_STEPS if record else 0, 2))
     x, y, steps, reached = _rollout(
         np.asarray(theta, dtype=np.float64), np.asarray(sizes, dtype=np.int64), WALLS, RANGEFINDERS,
-        START[0], START[1], START_HEADING, GOAL[0], GOAL[1], GOAL_RADIUS, RADIUS, RANGE, MAX_TURN, MAX_SPEED,
+        START[0], START[1], START_HEADING, GOAL[0], GOAL[1], GOAL_RADIUS, RADIUS, RANGE, MAX_TURN_RATE, MAX_SPEED,
         MAX_STEPS, traj)
     ret = -math.hypot(x - GOAL[0], y - GOAL[1])
     return ret, (x, y), steps, reached, (traj[:steps] if record else None)
 
 
 class HardMazeEnv(gym.Env):
-    """The hard maze as a gymnasium environment. Action: (turn, speed) in [-1, 1]; observation:
+    """The hard maze as a gymnasium environment. Action: (turn, speed) accelerations in [-1, 1]; observation:
     six rangefinder distances / 100 and four goal-radar slices. The reward is 0 until the episode
     ends, then minus the distance to the goal, so the return is the classic distance fitness.
     ``info["position"]`` is the behaviour characterisation; ``info["reached"]`` whether it got there."""
@@ -171,6 +186,7 @@ class HardMazeEnv(gym.Env):
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
         self.max_steps = max_steps
         self._state = (START[0], START[1], START_HEADING)
+        self._vel = (0.0, 0.0)  # speed, turn rate
         self._t = 0
 
     def _obs(self) -> np.ndarray:
@@ -183,13 +199,16 @@ class HardMazeEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._state = (START[0], START[1], START_HEADING)
+        self._vel = (0.0, 0.0)
         self._t = 0
         return self._obs(), self._info()
 
     def step(self, action):
         a = np.asarray(action, dtype=np.float64)
         x, y, h = self._state
-        self._state = _move(x, y, h, float(a[0]), float(a[1]), WALLS, RADIUS, MAX_TURN, MAX_SPEED)
+        x, y, h, v, w = _move(x, y, h, self._vel[0], self._vel[1], float(a[0]), float(a[1]), WALLS, RADIUS,
+                              MAX_TURN_RATE, MAX_SPEED)
+        self._state, self._vel = (x, y, h), (v, w)
         self._t += 1
         x, y, _ = self._state
         dist = math.hypot(x - GOAL[0], y - GOAL[1])
