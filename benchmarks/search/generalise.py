@@ -76,10 +76,9 @@ VARIANTS = {
     "validated-m05": lambda: TailorTactic(**{**BEFORE, "predictor_choice": "validated", "validate_margin": 0.05}),
     # multi-objective trials (dev-multi only), each one change to today's default
     "m-k05": lambda: TailorTactic(kappa=0.5),
-    "m-k2": lambda: TailorTactic(kappa=2.0),
     "m-nf25": lambda: TailorTactic(neighbour_fraction=0.25),
     "m-gap25": lambda: TailorTactic(neighbour_fraction=0.25, neighbour_pick="gap"),
-    "m-bf24": lambda: TailorTactic(batch_fraction=1 / 24),
+    "m-k2": lambda: TailorTactic(kappa=2.0),
     "blended": lambda: TailorTactic(**{**BEFORE, "predictor_choice": "blended", "validate_margin": 0.0}),
 }
 DYNAST_ABSENT = "DyNAS-T's venv (install_dynast.sh, 6 GB) is not built here: its linas was not run"

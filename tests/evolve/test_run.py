@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tailor.errors import ConfigError
-from tailor.evolve import EvolveStore, GAConfig, LocalEvaluator, TaskSpec, evolve
+from tailor.evolve import EvolveStore, GAConfig, LocalEvaluator, TaskSpec, evolve, run_config
 
 ARGS = ["evolve", "hardmaze", "--workers", "0", "--population", "24", "--truncation", "6", "--generations", "8",
         "--novelty", "mix", "--seed", "3"]
@@ -80,10 +80,26 @@ def test_kill_dash_nine_then_rerun_equals_uninterrupted(tmp_path):
     got = json.loads((out / "results.json").read_text())
     # the uninterrupted reference, in this process, from the settings the command stored
     config = dict(got["config"])
-    spec = TaskSpec(**config.pop("task"))
+    spec = TaskSpec.from_dict(config.pop("task"))
     store = EvolveStore(str(tmp_path / "ref.db"))
     ref = evolve(spec, GAConfig(**config), 8, store, LocalEvaluator(spec)).records
     keys = list(got["generations"][0])
     assert got["generations"] == [{k: r[k] for k in keys} for r in ref] and len(ref) == 8
     assert got["elite"]["seed_chain"] == ref[-1]["elite_seed_chain"] and got["elite"]["return"] == ref[-1]["elite"]
     assert (out / "policy" / "policy.onnx").stat().st_size > 0 and (out / "maze_trajectories.png").exists()
+
+
+def test_hardmaze_run_stored_under_the_old_motion_is_refused(tmp_path):
+    """A run stored before the maze's motion changed (no revision in its task) does not resume
+    under the new motion; CartPole's stored task carries no revision, so its runs still resume."""
+    ga = GAConfig(population=6, truncation=2, sigma=0.1, elite_episodes=1, elite_candidates=2)
+    spec = TaskSpec("hardmaze")
+    assert spec.to_dict()["revision"] == 2 and "revision" not in TaskSpec("CartPole-v1").to_dict()
+    store = EvolveStore(str(tmp_path / "r.db"))
+    old = {**run_config(spec, ga), "task": {"name": "hardmaze", "options": spec.to_dict()["options"]}}
+    store.open_run("evolve", old)
+    with pytest.raises(ConfigError, match="other settings \\(task\\)"):
+        evolve(spec, ga, 1, store, LocalEvaluator(spec))
+    with pytest.raises(ConfigError, match="stored at revision 1, its dynamics are now revision 2"):
+        TaskSpec.from_dict(old["task"])
+    assert TaskSpec.from_dict(spec.to_dict()) == spec

@@ -122,6 +122,6 @@ class HardMazeTask:
 
 
 @register_task("hardmaze", MazeOptions, "built-in deceptive hard maze (Lehman & Stanley layout); behaviour: "
-               "final (x, y)")
+               "final (x, y)", revision=2)  # 2: the original robot's accelerating motion
 def _hardmaze(o: MazeOptions) -> HardMazeTask:
     return HardMazeTask(o)

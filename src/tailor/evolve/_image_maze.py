@@ -122,6 +122,6 @@ class ImageHardMazeTask:
 
 
 @register_task("hardmaze-image", ImageMazeOptions, "the hard maze as a top-down image with a conv policy (Image "
-               "Hard Maze); behaviour: final (x, y)")
+               "Hard Maze); behaviour: final (x, y)", revision=2)  # 2: the original robot's accelerating motion
 def _image_hardmaze(o: ImageMazeOptions) -> ImageHardMazeTask:
     return ImageHardMazeTask(o)

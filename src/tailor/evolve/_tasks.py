@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from tailor.errors import ConfigError
 from tailor.evolve._policy import Policy
 from tailor.options import options_from_dict, options_to_dict
 from tailor.registry import Registry
@@ -71,8 +72,15 @@ _TASKS: Registry[Builder] = Registry("task", _BUILTIN_MODULES)
 _entry = _TASKS.entry
 
 
-def register_task(name: str, options: type, summary: str = "") -> Callable[[Builder], Builder]:
-    """Decorator: register ``build(options) -> Task`` under ``name`` with its options dataclass."""
+_REVISIONS: dict[str, int] = {}
+
+
+def register_task(name: str, options: type, summary: str = "", revision: int = 1) -> Callable[[Builder], Builder]:
+    """Decorator: register ``build(options) -> Task`` under ``name`` with its options dataclass.
+    ``revision``: raised when the task's dynamics change, so a run stored under the old ones is
+    refused on resume instead of continuing in a different world (stored only above 1)."""
+    if revision != 1:
+        _REVISIONS[name] = revision
     return _TASKS.register(name, options, summary)
 
 
@@ -96,5 +104,15 @@ class TaskSpec:
         entry = _entry(self.name)
         return entry.build(options_from_dict(entry.options, f"task {self.name}", self.options))
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TaskSpec:
+        """The spec ``to_dict`` stored; refused (one line) if the task's dynamics changed since."""
+        spec = cls(d["name"], d.get("options", {}))
+        if d.get("revision", 1) != _REVISIONS.get(spec.name, 1):
+            raise ConfigError("task", f"{spec.name!r} was stored at revision {d.get('revision', 1)}, "
+                                      f"its dynamics are now revision {_REVISIONS.get(spec.name, 1)}: rerun it")
+        return spec
+
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "options": dict(self.options)}
+        revision = {"revision": _REVISIONS[self.name]} if self.name in _REVISIONS else {}
+        return {"name": self.name, "options": dict(self.options), **revision}
