@@ -79,6 +79,7 @@ VARIANTS = {
     "m-nf25": lambda: TailorTactic(neighbour_fraction=0.25),
     "m-gap25": lambda: TailorTactic(neighbour_fraction=0.25, neighbour_pick="gap"),
     "m-k2": lambda: TailorTactic(kappa=2.0),
+    "m-nb0": lambda: TailorTactic(neighbours=0),
     "blended": lambda: TailorTactic(**{**BEFORE, "predictor_choice": "blended", "validate_margin": 0.0}),
 }
 DYNAST_ABSENT = "DyNAS-T's venv (install_dynast.sh, 6 GB) is not built here: its linas was not run"
