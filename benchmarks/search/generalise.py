@@ -6,7 +6,10 @@ The test set is everything else the shared table offers: CIFAR-100 accuracy agai
 devices, CIFAR-10 against the four devices added later, and multi-objective problems (accuracy
 plus two or three devices' latencies, hypervolume in 3 and 4 dimensions). Run it once, after
 choosing (``--set test``), and report it separately. Scoring is ``tailor bench``'s (reference
-error: the 85th percentile of each accuracy column's error).
+error: the 85th percentile of each accuracy column's error). ``--set dev-multi`` is a
+multi-objective development set (CIFAR-10 with device combinations the test set does not use) for
+choosing settings aimed at 3-4 objectives. Optuna's samplers (``optuna-nsga2``, ``optuna-tpe``)
+run as peers when the script runs in ``.venv-optuna`` (``benchmarks/peers/install_optuna.sh``).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/search/generalise.py --set dev \
         --tactics default,tailor-before --seeds 5 --jobs 2
