@@ -32,7 +32,8 @@ def one_run(method: str, seed: int, s: dict, path: str, plot: str | None) -> dic
     task = spec.build()
     ga = GAConfig(population=s["population"], truncation=0 if method == "random" else s["truncation"],
                   sigma=s["sigma"], novelty=METHODS[method], seed=seed, elite_episodes=1,
-                  archive_prob=s["archive_prob"], k=s["k"])
+                  archive_prob=s["archive_prob"], k=s["k"],
+                  parents_survive=s.get("parents_survive", False) and method == "ga-ns")
     t = time.perf_counter()
     # the GA loop of ``tailor.evolve.evolve`` without its store (each run is kept as one file instead)
     state, rec, evaluator = initial_state(ga), [], LocalEvaluator(spec)
@@ -83,6 +84,8 @@ def main() -> None:
     ap.add_argument("--sigma", type=float, default=None)
     ap.add_argument("--archive-prob", type=float, default=None)
     ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--parents-survive", choices=("on", "off"), default=None,
+                    help="GA-NS only: the T parents compete again in the next generation (default: the task's)")
     ap.add_argument("--hidden", default=None, help="hidden widths, e.g. 16 or 32,32 (default: the task's)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--methods", default=",".join(METHODS))
@@ -96,6 +99,7 @@ def main() -> None:
     s = {"population": args.population or d.population, "truncation": args.truncation or d.truncation,
          "generations": args.generations or d.generations, "sigma": args.sigma or d.sigma,
          "archive_prob": d.archive_prob if args.archive_prob is None else args.archive_prob, "k": args.k,
+         "parents_survive": d.parents_survive if args.parents_survive is None else args.parents_survive == "on",
          "hidden": [int(h) for h in args.hidden.split(",")] if args.hidden else list(task.policy.hidden)}
     runs = OUT / "maze_runs" / args.tag
     runs.mkdir(parents=True, exist_ok=True)

@@ -61,6 +61,7 @@ def main() -> None:
     ap.add_argument("--generations", type=int, default=None)
     ap.add_argument("--sigma", type=float, default=None)
     ap.add_argument("--tag", default="frontier")
+    ap.add_argument("--parents-survive", choices=("on", "off"), default=None, help="default: the task's (ns only)")
     args = ap.parse_args()
 
     from tailor.evolve import GAConfig, LocalEvaluator, TaskSpec, init_scales, initial_state, maze, rebuild, step
@@ -70,7 +71,9 @@ def main() -> None:
     task = spec.build()
     d = task.defaults
     ga = GAConfig(population=d.population, truncation=d.truncation, sigma=args.sigma or d.sigma,
-                  novelty=args.novelty, seed=args.seed, elite_episodes=1, archive_prob=d.archive_prob)
+                  novelty=args.novelty, seed=args.seed, elite_episodes=1, archive_prob=d.archive_prob,
+                  parents_survive=args.novelty == "ns" and (d.parents_survive if args.parents_survive is None
+                                                            else args.parents_survive == "on"))
     state, evaluator, frontier, solved = initial_state(ga), LocalEvaluator(spec), [], False
     for _ in range(args.generations or d.generations):
         population = state.population

@@ -1,10 +1,13 @@
-"""Deep GA semantics: truncation, elitism with re-evaluation, no crossover, T = 0 random search."""
+"""Deep GA semantics: truncation, elitism with re-evaluation, no crossover, T = 0 random search, and
+GA-NS with surviving parents (mu + lambda): the T parents compete again, with their stored outcome,
+in the next selection; nothing is re-evaluated; runs with and without the option resume exactly."""
 
 import numpy as np
 import pytest
 
 from tailor.errors import ConfigError
-from tailor.evolve import Episode, GAConfig, Genome, Job, initial_state, step
+from tailor.evolve import Episode, GAConfig, GAState, Genome, Job, TaskSpec, initial_state, novelty, run_config, step
+from tailor.evolve._store import EvolveStore
 
 
 class FakeEvaluator:
@@ -81,8 +84,6 @@ def test_novelty_selects_by_behaviour_not_reward():
     nxt, rec = step(cfg, state, ev)
     assert rec["archive_size"] == 30 and len(nxt.archive) == 30
     b = np.array([[FakeEvaluator.base(g), FakeEvaluator.base(g) / 2] for g in state.population])
-    from tailor.evolve import novelty
-
     nov = novelty(b, np.zeros((0, 2)), 10)
     parents = {c.parent for c in nxt.population[1:]}
     assert parents <= {state.population[i] for i in np.argsort(-nov, kind="stable")[:3]}
@@ -92,8 +93,6 @@ def test_state_round_trips_through_json_and_reproduces():
     cfg = GAConfig(population=12, truncation=3, sigma=0.1, novelty="mix", seed=4, archive_prob=0.3)
     ev = FakeEvaluator()
     s1, _ = step(cfg, initial_state(cfg), ev)
-    from tailor.evolve import GAState
-
     a, ra = step(cfg, s1, ev)
     b, rb = step(cfg, GAState.from_json(s1.to_json()), ev)
     assert ra == rb and a.to_json() == b.to_json()
@@ -108,3 +107,71 @@ def test_bad_config(kw, field):
     with pytest.raises(ConfigError) as e:
         GAConfig(**args)
     assert e.value.field == field
+
+
+def _cfg(**kw):
+    return GAConfig(**{"population": 30, "truncation": 4, "sigma": 0.1, "novelty": "ns", "seed": 5,
+                       "archive_prob": 0.2, "parents_survive": True, **kw})
+
+
+def test_parents_compete_again_without_reevaluation():
+    cfg, ev = _cfg(), FakeEvaluator()
+    s0 = initial_state(cfg)
+    s1, r1 = step(cfg, s0, ev)
+    b0 = np.array([[FakeEvaluator.base(g), FakeEvaluator.base(g) / 2] for g in s0.population])
+    top0 = [s0.population[i] for i in np.argsort(-novelty(b0, np.zeros((0, 2)), 10), kind="stable")[:4]]
+    assert [p[0] for p in s1.parents] == top0 and r1["parents_carried"] == 0
+    assert s1.parents[0][2] == pytest.approx(b0[np.argsort(-novelty(b0, np.zeros((0, 2)), 10))[0]].tolist())
+
+    s2, r2 = step(cfg, s1, ev)
+    assert len(ev.calls[2]) == 30  # the generation's episodes: the population only, parents not rerun
+    pool = s1.population + [p[0] for p in s1.parents]
+    b1 = np.array([[FakeEvaluator.base(g), FakeEvaluator.base(g) / 2] for g in pool])
+    nov = novelty(b1, np.array(s1.archive).reshape(-1, 2), 10)
+    want = [pool[i] for i in np.argsort(-nov, kind="stable")[:4]]
+    assert [p[0] for p in s2.parents] == want
+    assert r2["parents_carried"] == sum(p in top0 for p in want)
+    assert {c.parent for c in s2.population[1:]} <= set(want)
+
+
+def test_a_parent_survives_while_it_stays_the_most_novel():
+    # behaviour of a genome = its base value; the generation-0 extremes stay extreme for a while
+    cfg, ev = _cfg(population=20, truncation=2, archive_prob=0.0), FakeEvaluator()
+    state, carried = initial_state(cfg), []
+    for _ in range(4):
+        state, rec = step(cfg, state, ev)
+        carried.append(rec["parents_carried"])
+    assert sum(carried) > 0  # without the option it is always 0
+    off = GAConfig(population=20, truncation=2, sigma=0.1, novelty="ns", seed=5, archive_prob=0.0)
+    s = initial_state(off)
+    for _ in range(4):
+        s, rec = step(off, s, ev)
+        assert rec["parents_carried"] == 0 and s.parents == [] and "parents" not in s.to_json()
+
+
+def test_resume_round_trip_and_old_states():
+    cfg, ev = _cfg(), FakeEvaluator()
+    s1, _ = step(cfg, step(cfg, initial_state(cfg), ev)[0], ev)
+    a, ra = step(cfg, s1, ev)
+    b, rb = step(cfg, GAState.from_json(s1.to_json()), ev)
+    assert ra == rb and a.to_json() == b.to_json()
+    # a state stored before the option existed has no "parents": it loads with none
+    old = s1.to_json()
+    del old["parents"]
+    assert GAState.from_json(old).parents == []
+
+
+def test_old_runs_resume_and_runs_with_the_option_are_refused_by_old_settings(tmp_path):
+    spec = TaskSpec("CartPole-v1")
+    off = GAConfig(population=10, truncation=2, sigma=0.1)
+    assert "parents_survive" not in run_config(spec, off)  # stored configs of old runs match
+    store = EvolveStore(str(tmp_path / "e.db"))
+    store.open_run("r", run_config(spec, off))
+    assert store.open_run("r", run_config(spec, off))[1] is None
+    with pytest.raises(ConfigError, match="parents_survive"):
+        store.open_run("r", run_config(spec, GAConfig(population=10, truncation=2, sigma=0.1,
+                                                      parents_survive=True)))
+    store.close()
+    with pytest.raises(ConfigError) as e:
+        GAConfig(population=10, truncation=0, sigma=0.1, parents_survive=True)
+    assert e.value.field == "parents_survive"

@@ -56,7 +56,9 @@ def evolve(
     ga = GAConfig(population=d.population if population is None else population,
                   truncation=d.truncation if truncation is None else truncation,
                   sigma=d.sigma if sigma is None else sigma, novelty=novelty, seed=seed,
-                  elite_episodes=d.elite_episodes, archive_prob=d.archive_prob)
+                  elite_episodes=d.elite_episodes, archive_prob=d.archive_prob,
+                  parents_survive=d.parents_survive and novelty != "off"
+                  and (d.truncation if truncation is None else truncation) > 0)
     generations = d.generations if generations is None else generations
     if generations < 1:
         raise ConfigError("generations", f"must be >= 1, got {generations}")

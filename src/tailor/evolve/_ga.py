@@ -5,7 +5,11 @@ Each generation: evaluate the N individuals (one episode each); score them by re
 by reward plus the previous elite are re-evaluated on ``elite_episodes`` more episodes and the best
 mean is the elite, copied unchanged into the next generation; the other N-1 are a uniformly random
 parent plus sigma * N(0, I) (no crossover). T = 0 is random search: every generation is N fresh
-random networks (the elite is still tracked). All randomness comes from one numpy generator whose
+random networks (the elite is still tracked). With ``parents_survive`` (mu + lambda selection, as
+NEAT-NS keeps its champions) the T parents, with their stored outcome, also compete in the next
+generation's selection, so the most novel robots are not lost before a child goes further; they
+are not re-evaluated (deterministic tasks: the same episode), so the episode budget is unchanged.
+All randomness comes from one numpy generator whose
 state is part of ``GAState``, and episode seeds are a hash of (seed, generation, slot), so a run
 resumed from any stored generation, evaluated by any worker, gives the same results.
 """
@@ -40,6 +44,7 @@ class GAConfig:
     k: int = 10
     archive_prob: float = 0.01
     mix_weight: float = 0.5
+    parents_survive: bool = False
 
     def __post_init__(self) -> None:
         if self.population < 2:
@@ -52,6 +57,8 @@ class GAConfig:
             raise ConfigError("novelty", f"unknown mode {self.novelty!r}", NOVELTY_MODES)
         if self.elite_episodes < 1 or self.elite_candidates < 1:
             raise ConfigError("elite_episodes", "elite_episodes and elite_candidates must be >= 1")
+        if self.parents_survive and self.truncation == 0:
+            raise ConfigError("parents_survive", "needs parents: truncation must be > 0")
 
 
 @dataclass(frozen=True)
@@ -85,17 +92,23 @@ class GAState:
     elite_return: float | None = None
     archive: list[list[float]] = field(default_factory=list)
     rng: dict[str, Any] = field(default_factory=dict)
+    # parents_survive: last generation's parents as (genome, return, behaviour), competing again
+    parents: list[tuple[Genome, float, list[float]]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"generation": self.generation, "population": [g.to_json() for g in self.population],
-                "elite": self.elite.to_json() if self.elite else None, "elite_return": self.elite_return,
-                "archive": self.archive, "rng": self.rng}
+        d = {"generation": self.generation, "population": [g.to_json() for g in self.population],
+             "elite": self.elite.to_json() if self.elite else None, "elite_return": self.elite_return,
+             "archive": self.archive, "rng": self.rng}
+        if self.parents:  # absent in states stored before parents could survive
+            d["parents"] = [[g.to_json(), r, b] for g, r, b in self.parents]
+        return d
 
     @staticmethod
     def from_json(d: dict[str, Any]) -> GAState:
         return GAState(d["generation"], [Genome.from_json(g) for g in d["population"]],
                        Genome.from_json(d["elite"]) if d["elite"] else None, d["elite_return"],
-                       d["archive"], d["rng"])
+                       d["archive"], d["rng"],
+                       [(Genome.from_json(g), float(r), list(b)) for g, r, b in d.get("parents", [])])
 
 
 def _rng(state: GAState) -> np.random.Generator:
@@ -129,7 +142,12 @@ def step(config: GAConfig, state: GAState, evaluator: Evaluator) -> tuple[GAStat
     eps = [o[0] for o in outcomes]
     returns = np.array([e.ret for e in eps], dtype=np.float64)
     behaviours = np.array([e.behaviour for e in eps], dtype=np.float64)
-    score = scores(config, returns, behaviours, state.archive)
+    # the selection pool: this generation, plus the surviving parents with their stored outcomes
+    pool = list(pop) + [p[0] for p in state.parents]
+    pool_returns = np.concatenate([returns, [p[1] for p in state.parents]])
+    pool_behaviours = np.concatenate([behaviours, np.array([p[2] for p in state.parents], dtype=np.float64)
+                                      .reshape(-1, behaviours.shape[1])])
+    score = scores(config, pool_returns, pool_behaviours, state.archive)
     archive = list(state.archive)
     for i in np.flatnonzero(rng.random(len(pop)) < config.archive_prob):
         archive.append([float(v) for v in behaviours[i]])
@@ -145,21 +163,27 @@ def step(config: GAConfig, state: GAState, evaluator: Evaluator) -> tuple[GAStat
     elite, elite_return = candidates[best], means[best]
 
     # the next generation
+    parents: list[tuple[Genome, float, list[float]]] = []
+    carried = 0
     if config.truncation == 0:
         nxt = [Genome(int(s)) for s in rng.integers(0, SEED_BOUND, config.population)]
     else:
         parents_idx = np.argsort(-score, kind="stable")[:config.truncation]
         picks = rng.integers(0, config.truncation, config.population - 1)
         seeds = rng.integers(0, SEED_BOUND, config.population - 1)
-        nxt = [elite] + [pop[int(parents_idx[p])].child(int(s), config.sigma)
+        nxt = [elite] + [pool[int(parents_idx[p])].child(int(s), config.sigma)
                          for p, s in zip(picks, seeds, strict=True)]
+        carried = int(np.sum(parents_idx >= len(pop)))
+        if config.parents_survive:
+            parents = [(pool[int(i)], float(pool_returns[i]), [float(v) for v in pool_behaviours[i]])
+                       for i in parents_idx]
     frames = sum(e.frames for e in eps) + sum(e.frames for r in reeval for e in r)
     record = {
         "generation": g, "best": float(returns.max()), "mean": float(returns.mean()), "elite": elite_return,
         "evaluations": len(pop) + len(candidates) * config.elite_episodes, "frames": int(frames),
         "reached": int(sum(e.reached for e in eps) + sum(e.reached for r in reeval for e in r)),
-        "elite_seed_chain": elite.to_json(), "archive_size": len(archive),
+        "elite_seed_chain": elite.to_json(), "archive_size": len(archive), "parents_carried": carried,
         "behaviours": behaviours.round(4).tolist(),
     }
-    nstate = GAState(g + 1, nxt, elite, elite_return, archive, rng.bit_generator.state)
+    nstate = GAState(g + 1, nxt, elite, elite_return, archive, rng.bit_generator.state, parents)
     return nstate, record

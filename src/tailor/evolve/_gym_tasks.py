@@ -111,7 +111,7 @@ class HardMazeTask:
         # deterministic: one re-evaluation episode suffices; solved = within the goal radius. sigma 0.1
         # chosen on development seeds 100-103 (docs/benchmarks/evolve.md)
         self.defaults = GADefaults(population=200, truncation=40, sigma=0.1, generations=200, elite_episodes=1,
-                                   archive_prob=0.05, solved_at=-maze.GOAL_RADIUS)
+                                   archive_prob=0.05, solved_at=-maze.GOAL_RADIUS, parents_survive=True)
 
     def episode(self, theta: np.ndarray, seed: int) -> Episode:
         ret, (x, y), steps, reached, _ = maze.rollout_mlp(theta, self.policy.sizes)

@@ -20,8 +20,12 @@ class RunResult:
 
 
 def run_config(task: TaskSpec, ga: GAConfig) -> dict[str, Any]:
-    """The resolved settings stored with a run (compared on resume)."""
-    return {"task": task.to_dict(), **dataclasses.asdict(ga)}
+    """The resolved settings stored with a run (compared on resume). ``parents_survive`` is stored
+    only when on, so runs stored before it existed (all off) still resume."""
+    d = dataclasses.asdict(ga)
+    if not d["parents_survive"]:
+        del d["parents_survive"]
+    return {"task": task.to_dict(), **d}
 
 
 def evolve(task: TaskSpec, ga: GAConfig, generations: int, store: EvolveStore, evaluator: Evaluator,

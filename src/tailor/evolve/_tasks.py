@@ -43,6 +43,7 @@ class GADefaults:
     elite_episodes: int = 5
     archive_prob: float = 0.01  # novelty archive: chance that an evaluated individual is added
     solved_at: float | None = None  # elite return that counts as solved (stops the run early)
+    parents_survive: bool = False  # novelty runs: the T parents compete again next generation
 
 
 class Task(Protocol):
