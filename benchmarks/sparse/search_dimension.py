@@ -45,12 +45,18 @@ from tailor.train import TrainSpec, fit_to_input, train
 RESULTS = Path("benchmarks/results/sparse")
 
 
-def build_problems(net_sparse, net_dense, split, repeats: int) -> dict[str, Problem]:
+def build_problems(net_sparse, net_dense, split, repeats: int, seed_dense: bool = False) -> dict[str, Problem]:
+    """The two arms; each measures its space's largest and smallest configuration first, and with
+    ``seed_dense`` the sparse arm also measures the dense arm's (the sparse space holds them)."""
     shape = tuple(net_sparse.example_input(1, net_sparse.space().extreme("max")).shape[1:])
     x_val, x_train = fit_to_input(split.x_val, shape), fit_to_input(split.x_train[:512], shape)
     val = list(zip(torch.split(x_val, 256), torch.split(split.y_val, 256), strict=True))
     calib = list(zip(torch.split(x_train, 64), torch.split(split.y_train[:512], 64), strict=True))
     out = {}
+    dense_min = net_dense.space().extreme("min")  # sparsity 0: also a configuration of the sparse space
+    seeds = {"dense": [net_dense.space().extreme("max"), dense_min],
+             "sparse": [net_sparse.space().extreme("max"), net_sparse.space().extreme("min")]
+             + ([dense_min] if seed_dense else [])}
     for arm, net in (("sparse", net_sparse), ("dense", net_dense)):
         net.eval()
         out[arm] = Problem(
@@ -60,7 +66,7 @@ def build_problems(net_sparse, net_dense, split, repeats: int) -> dict[str, Prob
                                          cache=False, runtime="sparse")],
             objectives=[Objective("accuracy", "max"), Objective("latency_ms", "min")],
             settings={"arm": arm}, supernet=net,
-            seed_configs=[net.space().extreme("max"), net.space().extreme("min")])
+            seed_configs=seeds[arm])
     return out
 
 
@@ -80,6 +86,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=12, help="dense super-network training")
     ap.add_argument("--sparse-epochs", type=int, default=6, help="masked fine-tune")
     ap.add_argument("--max-steps", type=int, default=None, help="cap on steps per epoch")
+    ap.add_argument("--seed-dense", action="store_true",
+                    help="the sparse arm also measures the dense arm's smallest configuration first")
     ap.add_argument("--repeats", type=int, default=15, help="timed calls per latency measurement")
     ap.add_argument("--runs", default="runs/sparse_search")
     ap.add_argument("--out", default=str(RESULTS / "search_dimension.json"))
@@ -106,7 +114,7 @@ def main() -> None:
               "in_channels": dense.data.in_channels}
     net_dense = create_supernet("mobilenetv3", **{**kwargs, "sparsities": [0.0], "sparsity_per": args.per})
     net_dense.load_state_dict(net_sparse.state_dict())  # the same weights, level fixed at 0
-    problems = build_problems(net_sparse, net_dense, dense.data, args.repeats)
+    problems = build_problems(net_sparse, net_dense, dense.data, args.repeats, args.seed_dense)
 
     result: dict = {"settings": vars(args), "train_s": train_s, "dense_history": dense.history,
                     "train_history": ft.history, "seeds": {}}
