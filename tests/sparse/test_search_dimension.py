@@ -170,3 +170,53 @@ def test_studies_and_tables_without_sparsity_keep_their_stored_options():
 
     opts = ImageFamilyBlocks(create_supernet("mobilenetv3", **TINY)).options()
     assert "sparsities" not in opts and "sparse_block" not in opts
+
+
+def test_one_level_per_network_reaches_the_dense_subnetworks_and_matches_per_stage():
+    torch.manual_seed(0)
+    per_stage = create_supernet("mobilenetv3", **TINY, sparsities=(0, 0.7, 0.8, 0.9)).eval()
+    torch.manual_seed(0)
+    net = create_supernet("mobilenetv3", **TINY, sparsities=(0, 0.7, 0.8, 0.9), sparsity_per="network").eval()
+    choice = net.space().choices[-1]
+    assert choice.name == "sparsity" and choice.values == (0.9, 0.8, 0.7, 0.0) and choice.repeat is None
+    assert net.space().extreme("max")["sparsity"] == 0.0 and net.space().extreme("min")["sparsity"] == 0.9
+    rng = np.random.default_rng(0)
+    dense = np.mean([net.space().sample(rng)["sparsity"] == 0.0 for _ in range(800)])
+    assert 0.2 < dense < 0.3  # 1 in 4, where one level per stage gives 1 in 4^5
+    rng = np.random.default_rng(0)
+    assert np.mean([set(per_stage.space().sample(rng)["sparsity"]) == {0.0} for _ in range(800)]) < 0.01
+    x = torch.randn(2, 1, 16, 16)
+    cfg = {k: v for k, v in net.space().extreme("max").items() if k != "sparsity"}
+    for level in (0.0, 0.8):
+        net.activate({**cfg, "sparsity": level})
+        per_stage.activate({**cfg, "sparsity": [level] * 5})
+        assert all(b.active_sparsity == level for stage in net.stages for b in stage[:2])
+        with torch.no_grad():
+            assert torch.equal(net(x), per_stage(x))
+            assert torch.equal(net.subnet({**cfg, "sparsity": level})(x),
+                               per_stage.subnet({**cfg, "sparsity": [level] * 5})(x))
+    # sparsity 0 is the dense sub-network on the dense runtime: folded, no layer on the kernel
+    sub = net.subnet({**cfg, "sparsity": 0.0}).eval()
+    with torch.no_grad():  # as after training: no residual branch folds to all zeros
+        for m in sub.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+    sparse_runtime(sub, x[:1])
+    assert sparse_layers(sub) == {}
+    with pytest.raises(ConfigError, match="sparsity_per"):
+        create_supernet("mobilenetv3", **TINY, sparsities=(0, 0.9), sparsity_per="block")
+
+
+def test_sparsity_per_option_is_stored_only_when_set_and_reaches_the_fine_tune():
+    base = {"supernet": "mobilenetv3", "sparsity": "0,0.9", "backend": "torch"}
+    assert "sparsity_per" not in ProblemSpec("supernet", base).options
+    spec = ProblemSpec("supernet", {**base, "sparsity_per": "network"})
+    assert spec.options["sparsity_per"] == "network"
+    assert ProblemSpec.from_dict(spec.to_dict()).options == spec.options
+    with pytest.raises(ConfigError, match="sparsity_per"):
+        ProblemSpec("supernet", {**base, "sparsity_per": "layer"})
+    with pytest.raises(ConfigError, match="sparsity_per.*needs sparsity"):
+        ProblemSpec("supernet", {"supernet": "mobilenetv3", "sparsity_per": "network"})
+    dense = TrainSpec(supernet="mobilenetv3", supernet_kwargs={"width_mult": 0.25}, epochs=3)
+    assert "sparsity_per" not in sparse_train_spec(dense, [0, 0.9], 2).supernet_kwargs  # old fine-tunes resume
+    assert sparse_train_spec(dense, [0, 0.9], 2, per="network").supernet_kwargs["sparsity_per"] == "network"

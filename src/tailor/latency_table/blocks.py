@@ -107,4 +107,6 @@ class ImageFamilyBlocks:
         if not opts.get("sparsities"):  # mobilenetv3's sparsity dimension, off: as tables recorded before it
             opts.pop("sparsities", None)
             opts.pop("sparse_block", None)
+        if opts.get("sparsity_per") == "stage":  # the default, as tables recorded before the option
+            opts.pop("sparsity_per")
         return opts

@@ -112,7 +112,8 @@ class SupernetOptions(LatencyOptions):
     layers to the search (families with a sparsity dimension: mobilenetv3): the trained
     super-network is fine-tuned with nested masks for ``sparse_epochs`` (checkpointed in
     ``TRAIN_DIR/sparse-LEVELS``), and latency is measured on the sparse runtime (PyTorch eager,
-    so ``backend=torch``)."""
+    so ``backend=torch``). ``sparsity_per=network`` searches one level for the whole network
+    instead of one per stage (fine-tuned in ``TRAIN_DIR/sparse-network-LEVELS``)."""
 
     supernet: str = ""
     data: str = "digits"
@@ -122,6 +123,7 @@ class SupernetOptions(LatencyOptions):
     train_dir: str | None = None
     sparsity: tuple[float, ...] | str = field(default=(), metadata=OMIT_DEFAULT)  # added later: stored
     sparse_epochs: int = field(default=2, metadata=OMIT_DEFAULT)  # only when set, so old studies resume
+    sparsity_per: str = field(default="stage", metadata=OMIT_DEFAULT)  # "stage" or "network"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -129,6 +131,12 @@ class SupernetOptions(LatencyOptions):
         if self.sparsity and self.backend != "torch":
             raise ConfigError("backend", "the sparse runtime (sparsity=...) runs in PyTorch eager: -o backend=torch",
                               ["torch"])
+        from tailor.supernets.mobilenetv3 import SPARSITY_PER
+
+        if self.sparsity_per not in SPARSITY_PER:
+            raise ConfigError("sparsity_per", f"got {self.sparsity_per!r}", SPARSITY_PER)
+        if self.sparsity_per != "stage" and not self.sparsity:
+            raise ConfigError("sparsity_per", "needs sparsity levels, e.g. -o sparsity=0,0.7,0.8,0.9")
         if isinstance(self.sparse_epochs, bool) or not isinstance(self.sparse_epochs, int) or self.sparse_epochs < 1:
             raise ConfigError("sparse_epochs", f"must be a positive integer, got {self.sparse_epochs!r}")
         from tailor.supernets import list_supernets
@@ -225,8 +233,9 @@ def supernet_problem(options: SupernetOptions, context: BuildContext) -> Problem
     if options.sparsity:  # masked fine-tune of the trained weights: the sparsity dimension
         from tailor.sparse.finetune import masked_finetune, sparse_train_spec
 
-        config = sparse_train_spec(config, options.sparsity, options.sparse_epochs)
-        sparse_dir = train_dir / ("sparse-" + "-".join(f"{s:g}" for s in options.sparsity))
+        config = sparse_train_spec(config, options.sparsity, options.sparse_epochs, per=options.sparsity_per)
+        per = "" if options.sparsity_per == "stage" else f"{options.sparsity_per}-"
+        sparse_dir = train_dir / (f"sparse-{per}" + "-".join(f"{s:g}" for s in options.sparsity))
         if not context.allow_training:
             _check_trained(sparse_dir, config.epochs)
         result = masked_finetune(config, result.supernet.state_dict(), sparse_dir, result.data, context.on_epoch)

@@ -19,13 +19,17 @@ from tailor.errors import ConfigError
 from tailor.sparse.density import check_sparsity
 
 
-def sparse_train_spec(dense: Any, sparsities: Sequence[float], epochs: int, lr_scale: float = 0.2) -> Any:
-    """The fine-tune's ``TrainSpec``: the dense run's, with ``sparsities`` in the family options,
-    ``epochs`` epochs and ``lr_scale`` times its learning rate."""
+def sparse_train_spec(dense: Any, sparsities: Sequence[float], epochs: int, lr_scale: float = 0.2,
+                      per: str = "stage") -> Any:
+    """The fine-tune's ``TrainSpec``: the dense run's, with ``sparsities`` (and ``per``, the family's
+    ``sparsity_per``, when not the default ``"stage"``) in the family options, ``epochs`` epochs and
+    ``lr_scale`` times its learning rate."""
     levels = [check_sparsity(s) for s in sparsities]
     if not levels:
         raise ConfigError("sparsity", "needs at least one level", "e.g. 0,0.7,0.8,0.9")
     kwargs = dict(dense.supernet_kwargs, sparsities=levels)
+    if per != "stage":  # omitted by default: fine-tunes recorded before the option resume
+        kwargs["sparsity_per"] = per
     return dataclasses.replace(dense, supernet_kwargs=kwargs, epochs=epochs, lr=dense.lr * lr_scale)
 
 

@@ -9,8 +9,9 @@ first ``d`` blocks run); and the input resolution.
 Config: ``resolution`` (int), ``depth`` (one per stage), ``kernel`` and ``expand`` (one per block
 slot, stage-major; slots a stage's depth skips are ``None`` in the canonical form).
 
-Optional sparsity dimension (``sparsities``, off by default): ``sparsity`` (one per stage) prunes
-the 1x1 expand and project convolutions of the stage's blocks with nested magnitude masks
+Optional sparsity dimension (``sparsities``, off by default): ``sparsity`` (one per stage, or one
+for the whole network with ``sparsity_per="network"``) prunes the 1x1 expand and project
+convolutions of the stage's blocks with nested magnitude masks
 (``tailor.sparse.nested``: the 90 % mask is a subset of the 80 % one, so one set of weights
 serves every level). Call ``rank_by_magnitude`` on trained weights before a masked fine-tune.
 """
@@ -38,6 +39,7 @@ from tailor.supernets.elastic_ops import (
 from tailor.supernets.registry import register_supernet
 
 _ACTS = {"relu": nn.ReLU, "hswish": nn.Hardswish}
+SPARSITY_PER = ("stage", "network")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class MobileNetV3Args:
     dropout: float = 0.1
     sparsities: tuple[float, ...] = ()  # per-stage choice for the 1x1 layers; () = no such dimension
     sparse_block: int = 4  # output channels per mask block (the sparse kernel's fastest is 4)
+    # "stage": one level per stage (a random config is dense everywhere with p = 1/levels^stages);
+    # "network": one level for all stages, so the dense sub-networks are 1/levels of the space
+    sparsity_per: str = "stage"
 
     def __post_init__(self) -> None:
         from tailor.sparse.density import check_sparsity
@@ -70,6 +75,8 @@ class MobileNetV3Args:
                            tuple(check_sparsity(s, "mobilenetv3.sparsities") for s in self.sparsities))
         if len(set(self.sparsities)) != len(self.sparsities):
             raise ConfigError("mobilenetv3.sparsities", "must not repeat a value", self.sparsities)
+        if self.sparsity_per not in SPARSITY_PER:
+            raise ConfigError("mobilenetv3.sparsity_per", f"got {self.sparsity_per!r}", SPARSITY_PER)
         if self.sparse_block not in (1, 2, 4):
             raise ConfigError("mobilenetv3.sparse_block", f"got {self.sparse_block!r}", (1, 2, 4))
         n = len(self.stage_channels)
@@ -268,15 +275,17 @@ class ElasticMobileNetV3(nn.Module):
             Choice("expand", tuple(sorted(a.expand_ratios)), repeat=slots, ordered=True),
         ]
         if a.sparsities:  # smallest network first: the sparsest level
-            choices.append(Choice("sparsity", tuple(sorted(a.sparsities, reverse=True)), repeat=n_stages,
-                                  ordered=True))
+            choices.append(Choice("sparsity", tuple(sorted(a.sparsities, reverse=True)), ordered=True,
+                                  repeat=n_stages if a.sparsity_per == "stage" else None))
         return SearchSpace(choices, canonicalize=canonicalize)
 
     def space(self) -> SearchSpace:
         return self._space
 
     def _active_blocks(self, cfg: Config):
-        sparsity = cfg.get("sparsity") or [0.0] * len(self.stages)
+        sparsity = cfg.get("sparsity") or 0.0
+        if not isinstance(sparsity, list):  # one level for the whole network
+            sparsity = [sparsity] * len(self.stages)
         for s, stage in enumerate(self.stages):
             for i in range(cfg["depth"][s]):
                 slot = s * self.max_depth + i
