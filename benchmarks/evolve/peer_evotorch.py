@@ -1,7 +1,7 @@
-"""EvoTorch 0.6.1 on CartPole-v1, run by ``compare.py`` inside its side environment (it needs its
-own torch install): its ``GeneticAlgorithm`` (mu + lambda survivors, every parent mutated once)
-and a Deep-GA-faithful loop on its ``GymNE`` problem (truncation to T, random parent + sigma noise,
-top-10 elite re-evaluated). Prints one JSON line.
+"""EvoTorch 0.6.1 on a gymnasium task (``--env``, default CartPole-v1), run by ``compare.py``
+inside its side environment (it needs its own torch install): its ``GeneticAlgorithm`` (mu +
+lambda survivors, every parent mutated once) and a Deep-GA-faithful loop on its ``GymNE`` problem
+(truncation to T, random parent + sigma noise, top-10 elite re-evaluated). Prints one JSON line.
 
     /tmp/evotorch-venv/bin/python benchmarks/evolve/peer_evotorch.py --algo deepga --seed 0 --actors 0
 """
@@ -18,6 +18,7 @@ import torch
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--algo", choices=("ga", "deepga"), default="deepga")
+    ap.add_argument("--env", default="CartPole-v1")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--actors", type=int, default=0)
     ap.add_argument("--population", type=int, default=50)
@@ -32,7 +33,7 @@ def main() -> None:
     torch.set_num_threads(1)
     from evotorch.neuroevolution import GymNE
 
-    problem = GymNE(env="CartPole-v1", network="Linear(obs_length, 16) >> Tanh() >> Linear(16, act_length)",
+    problem = GymNE(env=a.env, network="Linear(obs_length, 16) >> Tanh() >> Linear(16, act_length)",
                     num_actors=a.actors if a.actors > 0 else None, observation_normalization=False,
                     num_episodes=1)
     t0 = time.perf_counter()
@@ -47,7 +48,9 @@ def main() -> None:
                               elitist=True, re_evaluate=False)
         for g in range(a.generations):
             ga.step()
-            evals += a.population * (2 if g else 1)  # first step evaluates the initial population too
+            # the first step evaluates the initial population and its children; later steps only the
+            # children (re_evaluate=False: survivors keep their scores)
+            evals += a.population * (2 if g == 0 else 1)
             best = float(ga.status["pop_best_eval"])
             gens.append({"generation": g, "best": best, "mean": float(ga.status["mean_eval"])})
             if best >= a.solved_at and not a.no_stop:
