@@ -1,8 +1,11 @@
 """The exported folder profiles a device that has no tailor: run_profile.py + onnxruntime + numpy."""
 
 import json
+import os
 import subprocess
 import sys
+
+import pytest
 
 from tailor.latency_table import LatencyTable, TableLatencyEvaluator, block_family
 from tailor.latency_table.profile import RUNNER_NAME, export_for_profiling
@@ -29,3 +32,20 @@ def test_standalone_runner_writes_a_valid_table(tiny_mbv3, tmp_path):
     bad = subprocess.run([sys.executable, "-I", str(out_dir / RUNNER_NAME), str(out_dir), "--threads", "0",
                           "--out", "x.json"], cwd=device, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "threads" in bad.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="CPU affinity is Linux-only")
+def test_pinned_holds_the_thread_on_its_cpus_while_timing_and_restores_after():
+    from tailor.latency_table.runner import pinned
+    from tailor.measure.latency import time_calls
+
+    before = os.sched_getaffinity(0)
+    seen: list[set[int]] = []
+    with pinned(1):
+        inside = os.sched_getaffinity(0)
+    time_calls(lambda: seen.append(os.sched_getaffinity(0)), warmup=1, repeats=3)
+    assert len(inside) == 1 and inside <= before
+    assert all(s == seen[0] and len(s) == 1 for s in seen) and len(seen) == 4
+    assert os.sched_getaffinity(0) == before
+    with pinned(len(before) + 5):  # more CPUs than allowed: all of them
+        assert os.sched_getaffinity(0) == before

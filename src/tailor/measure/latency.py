@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from tailor.errors import ConfigError
+from tailor.latency_table.runner import pinned
 from tailor.measure.onnx_io import export_onnx, ort_feed, ort_session
 
 BACKENDS = ("onnxruntime", "torch")
@@ -96,14 +97,18 @@ def check_counts(threads: int, warmup: int, repeats: int) -> None:
         raise ConfigError("repeats", f"must be a positive integer, got {repeats!r}")
 
 
-def time_calls(call: Callable[[], object], warmup: int, repeats: int) -> list[float]:
-    for _ in range(warmup):
-        call()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter_ns()
-        call()
-        samples.append((time.perf_counter_ns() - t0) / 1e6)
+def time_calls(call: Callable[[], object], warmup: int, repeats: int, cpus: int = 1) -> list[float]:
+    """Per-call times (ms) after ``warmup`` untimed calls, the calling thread pinned to ``cpus``
+    CPUs meanwhile (``tailor.latency_table.runner.pinned``: migrating between CPUs made rounds of
+    the same network differ by 2x)."""
+    with pinned(cpus):
+        for _ in range(warmup):
+            call()
+        samples = []
+        for _ in range(repeats):
+            t0 = time.perf_counter_ns()
+            call()
+            samples.append((time.perf_counter_ns() - t0) / 1e6)
     return samples
 
 
@@ -141,7 +146,7 @@ def measure_latency(
     if backend == "onnxruntime":
         session = ort_session(export_onnx(model, inputs, input_names=input_names), threads)
         feed = ort_feed(session, inputs, input_names)
-        samples = time_calls(lambda: session.run(None, feed), warmup, repeats)
+        samples = time_calls(lambda: session.run(None, feed), warmup, repeats, threads)
         return LatencyResult.from_samples(samples, backend, threads, rounds)
 
     was_training, old_threads = model.training, torch.get_num_threads()
@@ -149,7 +154,7 @@ def measure_latency(
     torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
-            samples = time_calls(lambda: model(*inputs), warmup, repeats)
+            samples = time_calls(lambda: model(*inputs), warmup, repeats, threads)
     finally:
         torch.set_num_threads(old_threads)
         model.train(was_training)
