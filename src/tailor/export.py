@@ -330,7 +330,7 @@ def _latency_check(e: Any, session: Any, torch_model: nn.Module, supernet: nn.Mo
     same_shapes = [list(t.shape) for t in inputs] == [list(t.shape) for t in _session_inputs(session, supernet, config)]
     if e.backend == "onnxruntime" and same_shapes:
         feed = ort_feed(session, inputs)
-        samples = time_calls(lambda: session.run(None, feed), e.warmup, e.repeats)
+        samples = time_calls(lambda: session.run(None, feed), e.warmup, e.repeats, e.threads)
         result, on = LatencyResult.from_samples(samples, e.backend, e.threads), "onnx"
     else:  # the study timed another backend or batch size: time the exported model that way
         result = measure_latency(torch_model, inputs, e.backend, e.threads, e.warmup, e.repeats)
