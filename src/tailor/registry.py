@@ -23,6 +23,7 @@ class Entry(Generic[B]):
     options: type
     build: B
     summary: str
+    revision: int = 1  # raised when what the builder makes changes meaning (stored specs record it)
 
 
 class Registry(Generic[B]):
@@ -33,7 +34,7 @@ class Registry(Generic[B]):
         self._entries: dict[str, Entry[B]] = {}
         self._loaded = False
 
-    def register(self, name: str, options: type, summary: str = "") -> Callable[[B], B]:
+    def register(self, name: str, options: type, summary: str = "", revision: int = 1) -> Callable[[B], B]:
         """Decorator: register ``build`` under ``name``; another builder under a taken name is a ConfigError."""
 
         def decorator(build: B) -> B:
@@ -41,7 +42,8 @@ class Registry(Generic[B]):
             if old is not None and (old.build.__module__, old.build.__qualname__) != (build.__module__,
                                                                                       build.__qualname__):
                 raise ConfigError(self.kind, f"name {name!r} is already registered")
-            self._entries[name] = Entry(options, build, summary or (build.__doc__ or "").strip().split("\n")[0])
+            self._entries[name] = Entry(options, build, summary or (build.__doc__ or "").strip().split("\n")[0],
+                                        revision)
             return build
 
         return decorator

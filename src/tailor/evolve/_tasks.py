@@ -73,16 +73,11 @@ _TASKS: Registry[Builder] = Registry("task", _BUILTIN_MODULES)
 _entry = _TASKS.entry
 
 
-_REVISIONS: dict[str, int] = {}
-
-
 def register_task(name: str, options: type, summary: str = "", revision: int = 1) -> Callable[[Builder], Builder]:
     """Decorator: register ``build(options) -> Task`` under ``name`` with its options dataclass.
     ``revision``: raised when the task's dynamics change, so a run stored under the old ones is
     refused on resume instead of continuing in a different world (stored only above 1)."""
-    if revision != 1:
-        _REVISIONS[name] = revision
-    return _TASKS.register(name, options, summary)
+    return _TASKS.register(name, options, summary, revision)
 
 
 def list_tasks() -> dict[str, str]:
@@ -109,11 +104,12 @@ class TaskSpec:
     def from_dict(cls, d: Mapping[str, Any]) -> TaskSpec:
         """The spec ``to_dict`` stored; refused (one line) if the task's dynamics changed since."""
         spec = cls(d["name"], d.get("options", {}))
-        if d.get("revision", 1) != _REVISIONS.get(spec.name, 1):
-            raise ConfigError("task", f"{spec.name!r} was stored at revision {d.get('revision', 1)}, "
-                                      f"its dynamics are now revision {_REVISIONS.get(spec.name, 1)}: rerun it")
+        stored, now = d.get("revision", 1), _entry(spec.name).revision
+        if stored != now:
+            raise ConfigError("task", f"{spec.name!r} was stored at revision {stored}, "
+                                      f"its dynamics are now revision {now}: rerun it")
         return spec
 
     def to_dict(self) -> dict[str, Any]:
-        revision = {"revision": _REVISIONS[self.name]} if self.name in _REVISIONS else {}
-        return {"name": self.name, "options": dict(self.options), **revision}
+        revision = _entry(self.name).revision
+        return {"name": self.name, "options": dict(self.options), **({"revision": revision} if revision != 1 else {})}

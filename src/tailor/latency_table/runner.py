@@ -117,34 +117,30 @@ def measure_models(
     """``{name: (onnx path, input specs)}`` -> ``{name: summarize(...)}``, interleaved over rounds,
     with the calling thread ``pinned`` to ``threads`` CPUs."""
     with pinned(threads):
-        return _measure_models(models, threads, rounds, repeats, warmup, seed, on_step)
-
-
-def _measure_models(models, threads, rounds, repeats, warmup, seed, on_step) -> dict[str, dict[str, Any]]:
-    sessions = {}
-    for name, (path, inputs) in models.items():
-        s = session(path, threads)
-        feed = feed_for(s, inputs)
-        for _ in range(warmup):
-            s.run(None, feed)
-        sessions[name] = (s, feed)
-    per_round: dict[str, list[float]] = {name: [] for name in models}
-    order, rng = list(models), random.Random(seed)
-    total, done = rounds * len(order), 0
-    for _ in range(rounds):
-        rng.shuffle(order)
-        for name in order:
-            s, feed = sessions[name]
-            s.run(None, feed)  # one untimed call: caches after the previous model
-            samples = []
-            for _ in range(repeats):
-                t0 = time.perf_counter_ns()
+        sessions = {}
+        for name, (path, inputs) in models.items():
+            s = session(path, threads)
+            feed = feed_for(s, inputs)
+            for _ in range(warmup):
                 s.run(None, feed)
-                samples.append((time.perf_counter_ns() - t0) / 1e6)
-            per_round[name].append(float(np.median(samples)))
-            done += 1
-            if on_step is not None:
-                on_step(done, total)
+            sessions[name] = (s, feed)
+        per_round: dict[str, list[float]] = {name: [] for name in models}
+        order, rng = list(models), random.Random(seed)
+        total, done = rounds * len(order), 0
+        for _ in range(rounds):
+            rng.shuffle(order)
+            for name in order:
+                s, feed = sessions[name]
+                s.run(None, feed)  # one untimed call: caches after the previous model
+                samples = []
+                for _ in range(repeats):
+                    t0 = time.perf_counter_ns()
+                    s.run(None, feed)
+                    samples.append((time.perf_counter_ns() - t0) / 1e6)
+                per_round[name].append(float(np.median(samples)))
+                done += 1
+                if on_step is not None:
+                    on_step(done, total)
     return {name: summarize(r) for name, r in per_round.items()}
 
 
